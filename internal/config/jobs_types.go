@@ -3,6 +3,7 @@ package config
 import (
 	"regexp"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -206,12 +207,25 @@ type Presubmit struct {
 	Reporter            `json:",inline"`
 	JenkinsSpec         *runtime.RawExtension `json:"jenkins_spec,omitempty"`
 
-	trigger *regexp.Regexp
+	trigger *lazyRegexp
 }
 
 // TriggerMatches reports whether a comment body starts this presubmit.
 func (p *Presubmit) TriggerMatches(body string) bool {
-	return p.trigger != nil && p.trigger.MatchString(body)
+	return p.trigger != nil && p.trigger.get().MatchString(body)
+}
+
+// lazyRegexp compiles a pattern, already validated, when it is first used. It is shared by pointer
+// so that copies of a job share one compiled pattern.
+type lazyRegexp struct {
+	expr string
+	once sync.Once
+	re   *regexp.Regexp
+}
+
+func (l *lazyRegexp) get() *regexp.Regexp {
+	l.once.Do(func() { l.re = regexp.MustCompile(l.expr) })
+	return l.re
 }
 
 // Postsubmit runs on pushes to branches.

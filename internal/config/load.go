@@ -79,7 +79,8 @@ type loader struct {
 	mu       sync.Mutex
 	errors   []*Problem
 	warnings []*Problem
-	seen     map[string]int // jobs validated so far, by file and name
+	seen     map[string]int      // jobs validated so far, by file and name
+	regexps  map[string]compiled // compiled patterns, by expression
 }
 
 func (l *loader) fail(p *Problem) {

@@ -171,13 +171,31 @@ func (v *jobValidator) fail(field, format string, args ...any) {
 	v.l.fail(&Problem{File: v.file, Job: v.name, Field: field, Msg: fmt.Sprintf(format, args...), occurrence: v.occurrence})
 }
 
+// regexp compiles expr once per load: many jobs share their branch and file patterns, and a
+// compiled Regexp is safe to share.
 func (v *jobValidator) regexp(field, expr string) *regexp.Regexp {
-	re, err := regexp.Compile(expr)
-	if err != nil {
-		v.fail(field, "is not a valid regular expression: %v", err)
+	v.l.mu.Lock()
+	c, ok := v.l.regexps[expr]
+	v.l.mu.Unlock()
+	if !ok {
+		c.re, c.err = regexp.Compile(expr)
+		v.l.mu.Lock()
+		if v.l.regexps == nil {
+			v.l.regexps = map[string]compiled{}
+		}
+		v.l.regexps[expr] = c
+		v.l.mu.Unlock()
+	}
+	if c.err != nil {
+		v.fail(field, "is not a valid regular expression: %v", c.err)
 		return nil
 	}
-	return re
+	return c.re
+}
+
+type compiled struct {
+	re  *regexp.Regexp
+	err error
 }
 
 func (v *jobValidator) jobBase(j *JobBase, t prowv1.ProwJobType, c *Config) {
@@ -373,8 +391,19 @@ func (v *jobValidator) trigger(p *Presubmit) {
 		v.fail("trigger", "trigger and rerun_command must be set together (or both left out for /test %s)", p.Name)
 		return
 	}
-	p.trigger = v.regexp("trigger", p.Trigger)
-	if p.trigger != nil && !p.trigger.MatchString(p.RerunCommand) {
+	if p.Trigger == DefaultTriggerFor(p.Name) && p.RerunCommand == DefaultRerunCommandFor(p.Name) {
+		// The default trigger of a valid name compiles and matches its rerun command; it is
+		// compiled when first used, which keeps loading thousands of presubmits cheap.
+		p.trigger = &lazyRegexp{expr: p.Trigger}
+		return
+	}
+	re := v.regexp("trigger", p.Trigger)
+	if re == nil {
+		return
+	}
+	p.trigger = &lazyRegexp{expr: p.Trigger, re: re}
+	p.trigger.once.Do(func() {})
+	if !re.MatchString(p.RerunCommand) {
 		v.fail("rerun_command", "%q does not match trigger %q; a rerun must start the job", p.RerunCommand, p.Trigger)
 	}
 }
