@@ -70,4 +70,3 @@ func Baseline(in Inputs) error {
 	runtime.KeepAlive(docs)
 	return nil
 }
-
