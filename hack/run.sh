@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# `make run`: runs Prowl's main job on the embedded default. Until `prowl up` exists (issue 8) it shows
-# what the built binary already does with the seed's job.
+# `make run`: the README's first command. Until `prowl up` exists (issue 8), it checks the example
+# config (the seed's echo-test periodic) with the built prowl and says what is still missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-echo "Built bin/prowl. Subcommands available now:"
-bin/prowl --help
+echo "== prowl checkconfig --config-path examples/config.yaml --job-config-path examples/jobs"
+bin/prowl checkconfig --config-path examples/config.yaml --job-config-path examples/jobs
 echo
-echo "Not yet built: 'prowl up' (the whole system on one machine), which 'make run' will start."
+echo "Not built yet: 'prowl up' (control plane, Horologium, Plank and a local node on this machine),"
+echo "which 'make run' will start to run echo-test end to end. See README.md, Status."

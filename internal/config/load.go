@@ -148,7 +148,7 @@ func (l *loader) loadProwConfig(c *Config) error {
 		c.Other[k] = data
 	}
 	c.ProwIgnored = nil
-	c.JobConfig.setSource(file)
+	c.setSource(file)
 	return nil
 }
 

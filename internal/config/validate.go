@@ -72,9 +72,9 @@ func (l *loader) finalize(c *Config) {
 			v.trigger(p)
 			v.reporter(&p.Reporter)
 			for _, prev := range jobs[:i] {
-				if prev.Name == p.Name && prev.Brancher.Intersects(&p.Brancher) {
+				if prev.Name == p.Name && prev.Intersects(&p.Brancher) {
 					v.fail("name", "%s has another presubmit named %q (in %s) on overlapping branches; rename one or make their branches disjoint", repo, p.Name, prev.SourcePath)
-				} else if !p.SkipReport && !prev.SkipReport && prev.Context == p.Context && prev.Name != p.Name && prev.Brancher.Intersects(&p.Brancher) {
+				} else if !p.SkipReport && !prev.SkipReport && prev.Context == p.Context && prev.Name != p.Name && prev.Intersects(&p.Brancher) {
 					v.fail("context", "presubmit %q (in %s) of %s already reports context %q on overlapping branches; give each job its own context", prev.Name, prev.SourcePath, repo, p.Context)
 				}
 			}
@@ -99,7 +99,7 @@ func (l *loader) finalize(c *Config) {
 			v.changeMatcher(&p.RegexpChangeMatcher, p.AlwaysRun != nil && *p.AlwaysRun)
 			v.reporter(&p.Reporter)
 			for _, prev := range jobs[:i] {
-				if prev.Name == p.Name && prev.Brancher.Intersects(&p.Brancher) {
+				if prev.Name == p.Name && prev.Intersects(&p.Brancher) {
 					v.fail("name", "%s has another postsubmit named %q (in %s) on overlapping branches; rename one or make their branches disjoint", repo, p.Name, prev.SourcePath)
 				}
 			}
