@@ -1,0 +1,199 @@
+// Package jobs makes ProwJobs from job config and events: what Prow calls pjutil. Horologium,
+// Trigger and `prowl mkpj` all build through it, so a job runs the same whoever starts it.
+package jobs
+
+import (
+	"strconv"
+
+	"github.com/google/uuid"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/utils/clock"
+
+	prowv1 "github.com/prowl-ci/prowl/api/v1"
+	"github.com/prowl-ci/prowl/internal/config"
+)
+
+// Builder makes ProwJobs. Its clock and name source are injected so that tests are exact.
+type Builder struct {
+	// Namespace is where ProwJobs live (prowjob_namespace).
+	Namespace string
+	// Clock gives status.startTime.
+	Clock clock.PassiveClock
+	// NewName gives metadata.name; a fresh UUID by default.
+	NewName func() string
+}
+
+// NewBuilder returns a Builder for cfg with the real clock and UUID names.
+func NewBuilder(cfg *config.Config) Builder {
+	return Builder{Namespace: cfg.ProwJobNamespace, Clock: clock.RealClock{}, NewName: uuid.NewString}
+}
+
+// Periodic makes the ProwJob of one run of a periodic: no refs, extra_refs as configured.
+func (b Builder) Periodic(p *config.Periodic) *prowv1.ProwJob {
+	spec := specFromJobBase(&p.JobBase)
+	spec.Type = prowv1.PeriodicJob
+	return b.newProwJob(spec, p.Labels, p.Annotations)
+}
+
+// Presubmit makes the ProwJob of a presubmit for refs with one pull request.
+func (b Builder) Presubmit(p *config.Presubmit, refs prowv1.Refs) *prowv1.ProwJob {
+	return b.newProwJob(presubmitSpec(p, refs, prowv1.PresubmitJob), p.Labels, p.Annotations)
+}
+
+// Batch makes the ProwJob of a presubmit run on several pull requests merged together.
+func (b Builder) Batch(p *config.Presubmit, refs prowv1.Refs) *prowv1.ProwJob {
+	return b.newProwJob(presubmitSpec(p, refs, prowv1.BatchJob), p.Labels, p.Annotations)
+}
+
+// Postsubmit makes the ProwJob of a postsubmit for a pushed branch.
+func (b Builder) Postsubmit(p *config.Postsubmit, refs prowv1.Refs) *prowv1.ProwJob {
+	spec := specFromJobBase(&p.JobBase)
+	spec.Type = prowv1.PostsubmitJob
+	spec.Context = p.Context
+	spec.Report = !p.SkipReport
+	spec.Refs = completeRefs(refs, &p.JobBase)
+	return b.newProwJob(spec, p.Labels, p.Annotations)
+}
+
+func presubmitSpec(p *config.Presubmit, refs prowv1.Refs, t prowv1.ProwJobType) prowv1.ProwJobSpec {
+	spec := specFromJobBase(&p.JobBase)
+	spec.Type = t
+	spec.Context = p.Context
+	spec.Report = !p.SkipReport
+	spec.RerunCommand = p.RerunCommand
+	spec.Refs = completeRefs(refs, &p.JobBase)
+	return spec
+}
+
+// specFromJobBase carries the fields every job has into a ProwJob spec. The config is already
+// defaulted, so decoration_config is complete.
+func specFromJobBase(j *config.JobBase) prowv1.ProwJobSpec {
+	spec := prowv1.ProwJobSpec{
+		Job:                   j.Name,
+		Agent:                 prowv1.ProwJobAgent(j.Agent),
+		Cluster:               j.Cluster,
+		MaxConcurrency:        j.MaxConcurrency,
+		ErrorOnEviction:       j.ErrorOnEviction,
+		ExtraRefs:             deepCopyRefs(j.ExtraRefs),
+		DecorationConfig:      j.DecorationConfig.DeepCopy(),
+		PodSpec:               j.Spec.DeepCopy(),
+		PipelineRunSpec:       j.PipelineRunSpec.DeepCopy(),
+		TektonPipelineRunSpec: j.TektonPipelineRunSpec.DeepCopy(),
+		ReporterConfig:        j.ReporterConfig.DeepCopy(),
+		RerunAuthConfig:       j.RerunAuthConfig.DeepCopy(),
+		Hidden:                j.Hidden,
+		ProwJobDefault:        j.ProwJobDefault.DeepCopy(),
+		JobQueueName:          j.JobQueueName,
+	}
+	if j.Namespace != nil {
+		spec.Namespace = *j.Namespace
+	}
+	return spec
+}
+
+func deepCopyRefs(refs []prowv1.Refs) []prowv1.Refs {
+	if refs == nil {
+		return nil
+	}
+	out := make([]prowv1.Refs, len(refs))
+	for i := range refs {
+		refs[i].DeepCopyInto(&out[i])
+	}
+	return out
+}
+
+// completeRefs adds the job's cloning settings to the refs under test.
+func completeRefs(refs prowv1.Refs, j *config.JobBase) *prowv1.Refs {
+	out := refs.DeepCopy()
+	if j.PathAlias != "" {
+		out.PathAlias = j.PathAlias
+	}
+	if j.CloneURI != "" {
+		out.CloneURI = j.CloneURI
+	}
+	out.SkipSubmodules = out.SkipSubmodules || j.SkipSubmodules
+	if j.CloneDepth > 0 {
+		out.CloneDepth = j.CloneDepth
+	}
+	out.SkipFetchHead = out.SkipFetchHead || j.SkipFetchHead
+	return out
+}
+
+// newProwJob wraps spec with the labels and annotations Prow sets, and a triggered status.
+func (b Builder) newProwJob(spec prowv1.ProwJobSpec, jobLabels, jobAnnotations map[string]string) *prowv1.ProwJob {
+	name := b.NewName()
+	labels, annotations := LabelsAndAnnotations(spec, jobLabels, jobAnnotations)
+	labels[prowv1.IDLabel] = name
+	return &prowv1.ProwJob{
+		TypeMeta: metav1.TypeMeta{APIVersion: prowv1.SchemeGroupVersion.String(), Kind: "ProwJob"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        name,
+			Namespace:   b.Namespace,
+			Labels:      labels,
+			Annotations: annotations,
+		},
+		Spec: spec,
+		Status: prowv1.ProwJobStatus{
+			State:     prowv1.TriggeredState,
+			StartTime: metav1.NewTime(b.Clock.Now()),
+		},
+	}
+}
+
+// LabelsAndAnnotations are the job's own labels and annotations plus those Prow sets from the
+// spec. A value that is not a valid label value (a long job name, a context with spaces) is cut to
+// 63 characters for the job label and left out otherwise; the annotations keep it whole.
+func LabelsAndAnnotations(spec prowv1.ProwJobSpec, jobLabels, jobAnnotations map[string]string) (labels, annotations map[string]string) {
+	labels, annotations = map[string]string{}, map[string]string{}
+	for k, v := range jobLabels {
+		labels[k] = v
+	}
+	for k, v := range jobAnnotations {
+		annotations[k] = v
+	}
+	labels[prowv1.CreatedByProw] = "true"
+	labels[prowv1.TypeLabel] = string(spec.Type)
+	annotations[prowv1.JobAnnotation] = spec.Job
+	labels[prowv1.JobLabel] = labelValue(spec.Job, true)
+	if spec.Context != "" {
+		annotations[prowv1.ContextAnnotation] = spec.Context
+		if v := labelValue(spec.Context, false); v != "" {
+			labels[prowv1.ContextLabel] = v
+		}
+	}
+	refs := spec.Refs
+	if refs == nil && len(spec.ExtraRefs) > 0 {
+		refs = &spec.ExtraRefs[0]
+	}
+	if refs != nil {
+		for k, v := range map[string]string{prowv1.OrgLabel: refs.Org, prowv1.RepoLabel: refs.Repo, prowv1.BaseRefLabel: refs.BaseRef} {
+			if lv := labelValue(v, false); lv != "" {
+				labels[k] = lv
+			}
+		}
+		if len(refs.Pulls) > 0 {
+			labels[prowv1.PullLabel] = strconv.Itoa(refs.Pulls[0].Number)
+		}
+	}
+	return labels, annotations
+}
+
+// labelValue returns v if it is a valid label value; cut, when cut is set, to 63 characters and
+// trimmed of the characters a label may not end with; else "".
+func labelValue(v string, cut bool) string {
+	if cut && len(v) > validation.LabelValueMaxLength {
+		v = v[:validation.LabelValueMaxLength]
+		for len(v) > 0 && !isAlphanumeric(v[len(v)-1]) {
+			v = v[:len(v)-1]
+		}
+	}
+	if len(validation.IsValidLabelValue(v)) > 0 {
+		return ""
+	}
+	return v
+}
+
+func isAlphanumeric(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
