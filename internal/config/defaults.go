@@ -45,7 +45,7 @@ func (c *Config) defaultProwConfig() {
 	}
 	// The older map form becomes entries: the global one first, then orgs, then org/repos.
 	if len(c.Plank.DefaultDecorationConfigs) > 0 {
-		keys := sortedKeys(c.Plank.DefaultDecorationConfigs)
+		keys := SortedKeys(c.Plank.DefaultDecorationConfigs)
 		sort.SliceStable(keys, func(i, j int) bool { return specificity(keys[i]) < specificity(keys[j]) })
 		var entries []DefaultDecorationConfigEntry
 		for _, k := range keys {

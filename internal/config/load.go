@@ -254,8 +254,8 @@ func (l *loader) loadJobFile(file string) fileResult {
 	return r
 }
 
-// sortedKeys returns a map's keys in order, for deterministic iteration.
-func sortedKeys[V any](m map[string]V) []string {
+// SortedKeys returns a map's keys in order, for deterministic iteration over repos.
+func SortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

@@ -49,7 +49,7 @@ func (l *loader) finalize(c *Config) {
 		}
 		seenPeriodic[p.Name] = p
 	}
-	for _, repo := range sortedKeys(c.PresubmitsStatic) {
+	for _, repo := range SortedKeys(c.PresubmitsStatic) {
 		jobs := c.PresubmitsStatic[repo]
 		if len(jobs) == 0 {
 			continue
@@ -57,20 +57,11 @@ func (l *loader) finalize(c *Config) {
 		l.checkRepoKey("presubmits", repo, jobs[0].SourcePath)
 		for i := range jobs {
 			p := &jobs[i]
-			v := l.job(p.SourcePath, p.Name)
-			c.defaultJobBase(&p.JobBase, repo, cache)
-			if p.Context == "" {
-				p.Context = p.Name
-			}
+			v := l.finalizeRepoJob(c, repo, prowv1.PresubmitJob, &p.JobBase, &p.Brancher, &p.RegexpChangeMatcher, &p.Reporter, p.AlwaysRun, cache)
 			if p.Trigger == "" && p.RerunCommand == "" {
 				p.Trigger, p.RerunCommand = DefaultTriggerFor(p.Name), DefaultRerunCommandFor(p.Name)
 			}
-			c.presetsFor(v, &p.JobBase)
-			v.jobBase(&p.JobBase, prowv1.PresubmitJob, c)
-			v.brancher(&p.Brancher)
-			v.changeMatcher(&p.RegexpChangeMatcher, p.AlwaysRun)
 			v.trigger(p)
-			v.reporter(&p.Reporter)
 			for _, prev := range jobs[:i] {
 				if prev.Name == p.Name && prev.Intersects(&p.Brancher) {
 					v.fail("name", "%s has another presubmit named %q (in %s) on overlapping branches; rename one or make their branches disjoint", repo, p.Name, prev.SourcePath)
@@ -80,7 +71,7 @@ func (l *loader) finalize(c *Config) {
 			}
 		}
 	}
-	for _, repo := range sortedKeys(c.PostsubmitsStatic) {
+	for _, repo := range SortedKeys(c.PostsubmitsStatic) {
 		jobs := c.PostsubmitsStatic[repo]
 		if len(jobs) == 0 {
 			continue
@@ -88,16 +79,7 @@ func (l *loader) finalize(c *Config) {
 		l.checkRepoKey("postsubmits", repo, jobs[0].SourcePath)
 		for i := range jobs {
 			p := &jobs[i]
-			v := l.job(p.SourcePath, p.Name)
-			c.defaultJobBase(&p.JobBase, repo, cache)
-			if p.Context == "" {
-				p.Context = p.Name
-			}
-			c.presetsFor(v, &p.JobBase)
-			v.jobBase(&p.JobBase, prowv1.PostsubmitJob, c)
-			v.brancher(&p.Brancher)
-			v.changeMatcher(&p.RegexpChangeMatcher, p.AlwaysRun != nil && *p.AlwaysRun)
-			v.reporter(&p.Reporter)
+			v := l.finalizeRepoJob(c, repo, prowv1.PostsubmitJob, &p.JobBase, &p.Brancher, &p.RegexpChangeMatcher, &p.Reporter, p.AlwaysRun != nil && *p.AlwaysRun, cache)
 			for _, prev := range jobs[:i] {
 				if prev.Name == p.Name && prev.Intersects(&p.Brancher) {
 					v.fail("name", "%s has another postsubmit named %q (in %s) on overlapping branches; rename one or make their branches disjoint", repo, p.Name, prev.SourcePath)
@@ -105,6 +87,22 @@ func (l *loader) finalize(c *Config) {
 			}
 		}
 	}
+}
+
+// finalizeRepoJob defaults and validates what presubmits and postsubmits share, and returns the
+// job's validator for the checks of its own kind.
+func (l *loader) finalizeRepoJob(c *Config, repo string, t prowv1.ProwJobType, j *JobBase, b *Brancher, m *RegexpChangeMatcher, r *Reporter, alwaysRun bool, cache map[string]*prowv1.DecorationConfig) *jobValidator {
+	v := l.job(j.SourcePath, j.Name)
+	c.defaultJobBase(j, repo, cache)
+	if r.Context == "" {
+		r.Context = j.Name
+	}
+	c.presetsFor(v, j)
+	v.jobBase(j, t, c)
+	v.brancher(b)
+	v.changeMatcher(m, alwaysRun)
+	v.reporter(r)
+	return v
 }
 
 // checkRepoKey checks that a presubmits or postsubmits key is "org/repo".

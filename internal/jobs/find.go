@@ -24,7 +24,7 @@ func (b Builder) ForName(c *config.Config, name string, o RefsOptions) (*prowv1.
 			return b.Periodic(&c.Periodics[i]), nil
 		}
 	}
-	for _, repo := range sortedRepos(c.PresubmitsStatic) {
+	for _, repo := range config.SortedKeys(c.PresubmitsStatic) {
 		for i, p := range c.PresubmitsStatic[repo] {
 			if p.Name != name || (o.BaseRef != "" && !p.ShouldRun(o.BaseRef)) {
 				continue
@@ -37,7 +37,7 @@ func (b Builder) ForName(c *config.Config, name string, o RefsOptions) (*prowv1.
 			return b.Presubmit(&c.PresubmitsStatic[repo][i], refs), nil
 		}
 	}
-	for _, repo := range sortedRepos(c.PostsubmitsStatic) {
+	for _, repo := range config.SortedKeys(c.PostsubmitsStatic) {
 		for i, p := range c.PostsubmitsStatic[repo] {
 			if p.Name != name || (o.BaseRef != "" && !p.ShouldRun(o.BaseRef)) {
 				continue
@@ -58,15 +58,6 @@ func (b Builder) ForName(c *config.Config, name string, o RefsOptions) (*prowv1.
 func baseRefs(repo string, o RefsOptions) prowv1.Refs {
 	i := strings.LastIndex(repo, "/")
 	return prowv1.Refs{Org: repo[:i], Repo: repo[i+1:], BaseRef: o.BaseRef, BaseSHA: o.BaseSHA}
-}
-
-func sortedRepos[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func allNames(c *config.Config) []string {

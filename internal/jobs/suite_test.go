@@ -1,7 +1,6 @@
 package jobs
 
 import (
-	"fmt"
 	"os"
 	"testing"
 
@@ -11,16 +10,4 @@ import (
 // env is the one control plane that this package's tests share.
 var env *testutil.Env
 
-func TestMain(m *testing.M) {
-	var err error
-	env, err = testutil.StartEnv()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	if err := env.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "stop control plane:", err)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testutil.RunWithEnv(m, &env)) }

@@ -123,3 +123,19 @@ func (e *Env) Kubeconfig(dir string) (string, error) {
 
 // Stop stops the control plane.
 func (e *Env) Stop() error { return e.env.Stop() }
+
+// RunWithEnv is a package's TestMain: it starts a control plane into *env, runs the tests, stops it
+// and returns the exit code for os.Exit.
+func RunWithEnv(m interface{ Run() int }, env **Env) int {
+	e, err := StartEnv()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	*env = e
+	code := m.Run()
+	if err := e.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "stop control plane:", err)
+	}
+	return code
+}
