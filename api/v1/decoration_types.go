@@ -44,6 +44,9 @@ type DecorationConfig struct {
 	// BloblessFetch clones with --filter=blob:none.
 	// +optional
 	BloblessFetch *bool `json:"blobless_fetch,omitempty"`
+	// SparseCheckoutFiles limits the main ref's checkout to these paths.
+	// +optional
+	SparseCheckoutFiles []string `json:"sparse_checkout_files,omitempty"`
 	// SkipCloning leaves out clonerefs even when the job has refs.
 	// +optional
 	SkipCloning *bool `json:"skip_cloning,omitempty"`
@@ -77,6 +80,13 @@ type DecorationConfig struct {
 	// DefaultMemoryRequest is the memory request of containers that set none.
 	// +optional
 	DefaultMemoryRequest *resource.Quantity `json:"default_memory_request,omitempty"`
+	// SchedulingOptions are the Pod's affinity and tolerations where it sets none.
+	// The CRD keeps it schemaless for size; the API server checks it on Pod create.
+	// +kubebuilder:validation:Schemaless
+	// +kubebuilder:validation:Type=object
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +optional
+	SchedulingOptions *SchedulingOptions `json:"scheduling_options,omitempty"`
 	// PodPendingTimeout overrides plank.pod_pending_timeout for this job.
 	// +kubebuilder:validation:Type=string
 	// +optional
@@ -98,16 +108,6 @@ type DecorationConfig struct {
 	// FsGroup is the Pod's fsGroup where the job's Pod sets none.
 	// +optional
 	FsGroup *int64 `json:"fs_group,omitempty"`
-	// SchedulingOptions are the Pod's affinity, node selector and tolerations where it sets none.
-	// The CRD keeps it schemaless for size; the API server checks it on Pod create.
-	// +kubebuilder:validation:Schemaless
-	// +kubebuilder:validation:Type=object
-	// +kubebuilder:pruning:PreserveUnknownFields
-	// +optional
-	SchedulingOptions *SchedulingOptions `json:"scheduling_options,omitempty"`
-	// SparseCheckoutFiles limits the main ref's checkout to these paths.
-	// +optional
-	SparseCheckoutFiles []string `json:"sparse_checkout_files,omitempty"`
 }
 
 // UtilityImages are the pull specs of the pod utilities.
@@ -168,14 +168,18 @@ type GCSConfiguration struct {
 
 // OauthTokenSecret names a secret and key holding a GitHub OAuth token.
 type OauthTokenSecret struct {
-	Name string `json:"name"`
-	Key  string `json:"key"`
+	// +optional
+	Name string `json:"name,omitempty"`
+	// +optional
+	Key string `json:"key,omitempty"`
 }
 
 // GitHubAppPrivateKeySecret names a secret and key holding a GitHub App private key.
 type GitHubAppPrivateKeySecret struct {
-	Name string `json:"name"`
-	Key  string `json:"key"`
+	// +optional
+	Name string `json:"name,omitempty"`
+	// +optional
+	Key string `json:"key,omitempty"`
 }
 
 // CensoringOptions tune how the sidecar censors secrets.
@@ -196,8 +200,6 @@ type CensoringOptions struct {
 type SchedulingOptions struct {
 	// +optional
 	Affinity *corev1.Affinity `json:"affinity,omitempty"`
-	// +optional
-	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
 	// +optional
 	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
 }

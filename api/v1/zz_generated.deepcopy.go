@@ -108,6 +108,11 @@ func (in *DecorationConfig) DeepCopyInto(out *DecorationConfig) {
 		*out = new(bool)
 		**out = **in
 	}
+	if in.SparseCheckoutFiles != nil {
+		in, out := &in.SparseCheckoutFiles, &out.SparseCheckoutFiles
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	if in.SkipCloning != nil {
 		in, out := &in.SkipCloning, &out.SkipCloning
 		*out = new(bool)
@@ -158,6 +163,11 @@ func (in *DecorationConfig) DeepCopyInto(out *DecorationConfig) {
 		x := (*in).DeepCopy()
 		*out = &x
 	}
+	if in.SchedulingOptions != nil {
+		in, out := &in.SchedulingOptions, &out.SchedulingOptions
+		*out = new(SchedulingOptions)
+		(*in).DeepCopyInto(*out)
+	}
 	if in.PodPendingTimeout != nil {
 		in, out := &in.PodPendingTimeout, &out.PodPendingTimeout
 		*out = new(metav1.Duration)
@@ -187,16 +197,6 @@ func (in *DecorationConfig) DeepCopyInto(out *DecorationConfig) {
 		in, out := &in.FsGroup, &out.FsGroup
 		*out = new(int64)
 		**out = **in
-	}
-	if in.SchedulingOptions != nil {
-		in, out := &in.SchedulingOptions, &out.SchedulingOptions
-		*out = new(SchedulingOptions)
-		(*in).DeepCopyInto(*out)
-	}
-	if in.SparseCheckoutFiles != nil {
-		in, out := &in.SparseCheckoutFiles, &out.SparseCheckoutFiles
-		*out = make([]string, len(*in))
-		copy(*out, *in)
 	}
 }
 
@@ -616,13 +616,6 @@ func (in *SchedulingOptions) DeepCopyInto(out *SchedulingOptions) {
 		in, out := &in.Affinity, &out.Affinity
 		*out = new(corev1.Affinity)
 		(*in).DeepCopyInto(*out)
-	}
-	if in.NodeSelector != nil {
-		in, out := &in.NodeSelector, &out.NodeSelector
-		*out = make(map[string]string, len(*in))
-		for key, val := range *in {
-			(*out)[key] = val
-		}
 	}
 	if in.Tolerations != nil {
 		in, out := &in.Tolerations, &out.Tolerations

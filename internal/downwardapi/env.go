@@ -16,6 +16,8 @@ const (
 	CIEnv         = "CI"
 	RepoOwnerEnv  = "REPO_OWNER"
 	RepoNameEnv   = "REPO_NAME"
+	SrcHostEnv    = "SRC_HOST"
+	SrcBaseEnv    = "SRC_BASE"
 	PullBaseRef   = "PULL_BASE_REF"
 	PullBaseSha   = "PULL_BASE_SHA"
 	PullRefsEnv   = "PULL_REFS"
@@ -31,7 +33,7 @@ func EnvNamesForType(t prowv1.ProwJobType) []string {
 	if t == prowv1.PeriodicJob {
 		return names
 	}
-	names = append(names, RepoOwnerEnv, RepoNameEnv, PullBaseRef, PullBaseSha, PullRefsEnv)
+	names = append(names, RepoOwnerEnv, RepoNameEnv, SrcHostEnv, SrcBaseEnv, PullBaseRef, PullBaseSha, PullRefsEnv)
 	if t == prowv1.PresubmitJob {
 		names = append(names, PullNumberEnv, PullPullSha, PullHeadRef, PullTitleEnv)
 	}

@@ -3,15 +3,14 @@
 package jobs
 
 import (
-	"strconv"
 
 	"github.com/google/uuid"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/clock"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/config"
+	"github.com/prowl-ci/prowl/internal/decorate"
 )
 
 // Builder makes ProwJobs. Its clock and name source are injected so that tests are exact.
@@ -123,7 +122,7 @@ func completeRefs(refs prowv1.Refs, j *config.JobBase) *prowv1.Refs {
 // newProwJob wraps spec with the labels and annotations Prow sets, and a triggered status.
 func (b Builder) newProwJob(spec prowv1.ProwJobSpec, jobLabels, jobAnnotations map[string]string) *prowv1.ProwJob {
 	name := b.NewName()
-	labels, annotations := LabelsAndAnnotations(spec, jobLabels, jobAnnotations)
+	labels, annotations := decorate.LabelsAndAnnotations(spec, jobLabels, jobAnnotations)
 	labels[prowv1.IDLabel] = name
 	return &prowv1.ProwJob{
 		TypeMeta: metav1.TypeMeta{APIVersion: prowv1.SchemeGroupVersion.String(), Kind: "ProwJob"},
@@ -139,61 +138,4 @@ func (b Builder) newProwJob(spec prowv1.ProwJobSpec, jobLabels, jobAnnotations m
 			StartTime: metav1.NewTime(b.Clock.Now()),
 		},
 	}
-}
-
-// LabelsAndAnnotations are the job's own labels and annotations plus those Prow sets from the
-// spec. A value that is not a valid label value (a long job name, a context with spaces) is cut to
-// 63 characters for the job label and left out otherwise; the annotations keep it whole.
-func LabelsAndAnnotations(spec prowv1.ProwJobSpec, jobLabels, jobAnnotations map[string]string) (labels, annotations map[string]string) {
-	labels, annotations = map[string]string{}, map[string]string{}
-	for k, v := range jobLabels {
-		labels[k] = v
-	}
-	for k, v := range jobAnnotations {
-		annotations[k] = v
-	}
-	labels[prowv1.CreatedByProw] = "true"
-	labels[prowv1.TypeLabel] = string(spec.Type)
-	annotations[prowv1.JobAnnotation] = spec.Job
-	labels[prowv1.JobLabel] = labelValue(spec.Job, true)
-	if spec.Context != "" {
-		annotations[prowv1.ContextAnnotation] = spec.Context
-		if v := labelValue(spec.Context, false); v != "" {
-			labels[prowv1.ContextLabel] = v
-		}
-	}
-	refs := spec.Refs
-	if refs == nil && len(spec.ExtraRefs) > 0 {
-		refs = &spec.ExtraRefs[0]
-	}
-	if refs != nil {
-		for k, v := range map[string]string{prowv1.OrgLabel: refs.Org, prowv1.RepoLabel: refs.Repo, prowv1.BaseRefLabel: refs.BaseRef} {
-			if lv := labelValue(v, false); lv != "" {
-				labels[k] = lv
-			}
-		}
-		if len(refs.Pulls) > 0 {
-			labels[prowv1.PullLabel] = strconv.Itoa(refs.Pulls[0].Number)
-		}
-	}
-	return labels, annotations
-}
-
-// labelValue returns v if it is a valid label value; cut, when cut is set, to 63 characters and
-// trimmed of the characters a label may not end with; else "".
-func labelValue(v string, cut bool) string {
-	if cut && len(v) > validation.LabelValueMaxLength {
-		v = v[:validation.LabelValueMaxLength]
-		for len(v) > 0 && !isAlphanumeric(v[len(v)-1]) {
-			v = v[:len(v)-1]
-		}
-	}
-	if len(validation.IsValidLabelValue(v)) > 0 {
-		return ""
-	}
-	return v
-}
-
-func isAlphanumeric(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }

@@ -14,6 +14,7 @@ import (
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/config"
+	"github.com/prowl-ci/prowl/internal/decorate"
 	"github.com/prowl-ci/prowl/internal/testutil"
 )
 
@@ -138,7 +139,7 @@ func TestPresubmitLabelsAndRefs(t *testing.T) {
 func TestPeriodicLabelsFromExtraRefs(t *testing.T) {
 	t.Parallel()
 	spec := prowv1.ProwJobSpec{Type: prowv1.PeriodicJob, Job: "j", ExtraRefs: []prowv1.Refs{{Org: "o", Repo: "r", BaseRef: "main"}}}
-	labels, _ := LabelsAndAnnotations(spec, nil, nil)
+	labels, _ := decorate.LabelsAndAnnotations(spec, nil, nil)
 	if labels[prowv1.OrgLabel] != "o" || labels[prowv1.RepoLabel] != "r" || labels[prowv1.BaseRefLabel] != "main" {
 		t.Errorf("labels %v", labels)
 	}
