@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"sigs.k8s.io/yaml"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
@@ -58,5 +60,29 @@ func TestMkpjPresubmitNeedsRefs(t *testing.T) {
 	}
 	if pj.Spec.Refs == nil || pj.Spec.Refs.Org != "org" || pj.Spec.Refs.Pulls[0].Number != 7 || pj.Labels[prowv1.PullLabel] != "7" {
 		t.Errorf("refs %+v labels %v", pj.Spec.Refs, pj.Labels)
+	}
+}
+
+func TestMkpodSeed(t *testing.T) {
+	t.Parallel()
+	code, stdout, stderr := run("mkpod", "--prowjob", testutil.Seed("prowjob.yaml"), "--build-id", "1131381475451604992")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var pod corev1.Pod
+	if err := yaml.UnmarshalStrict([]byte(stdout), &pod); err != nil {
+		t.Fatal(err)
+	}
+	if pod.Name != "21168afd-7cde-11e9-ba39-921b53acd1f4" || pod.Namespace != "test-pods" || len(pod.Spec.InitContainers) != 2 || pod.Spec.Containers[0].Command[0] != "/tools/entrypoint" {
+		t.Errorf("pod %s/%s: %+v", pod.Namespace, pod.Name, pod.Spec)
+	}
+	if pod.Labels[prowv1.BuildIDLabel] != "1131381475451604992" {
+		t.Errorf("labels %v", pod.Labels)
+	}
+	if code, _, stderr := run("mkpod", "--prowjob", filepath.Join(t.TempDir(), "missing.yaml")); code != 1 || !strings.Contains(stderr, "read prowjob") {
+		t.Errorf("missing file: exit %d %q", code, stderr)
+	}
+	if code, _, _ := run("mkpod"); code != 2 {
+		t.Errorf("no --prowjob: exit %d, want 2", code)
 	}
 }

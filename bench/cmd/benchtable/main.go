@@ -12,6 +12,7 @@ import (
 
 	"github.com/prowl-ci/prowl/bench"
 	"github.com/prowl-ci/prowl/bench/configload"
+	"github.com/prowl-ci/prowl/bench/decoratejobs"
 )
 
 func main() {
@@ -28,7 +29,7 @@ func main() {
 	}
 	fmt.Printf("Prowl benchmarks on %s/%s, %d CPUs (%s)\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())
 	var results []bench.Result
-	for _, b := range []func(root string, runs int) (bench.Result, error){configLoad} {
+	for _, b := range []func(root string, runs int) (bench.Result, error){configLoad, decorateJobs} {
 		r, err := b(root, *runs)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "skipped: %v\n", err)
@@ -78,6 +79,32 @@ func configLoad(root string, runs int) (bench.Result, error) {
 		Met:      ratio <= 1.0 && prowlRSS < 100,
 		Notes: fmt.Sprintf("Prowl %d allocs, %.0f MiB allocated, peak heap %.0f MiB, peak RSS %.0f MB; baseline %d allocs, peak heap %.0f MiB, peak RSS %.0f MB",
 			prowl.Allocs, float64(prowl.AllocBytes)/(1<<20), prowl.PeakHeapMiB, prowlRSS, base.Allocs, base.PeakHeapMiB, baseRSS),
+	}, nil
+}
+
+func decorateJobs(root string, runs int) (bench.Result, error) {
+	corpus, err := decoratejobs.Load(root)
+	if err != nil {
+		return bench.Result{}, err
+	}
+	prowl, err := bench.Measure(runs, corpus.Prowl)
+	if err != nil {
+		return bench.Result{}, fmt.Errorf("build and decorate: %w", err)
+	}
+	base, err := bench.Measure(runs, corpus.Baseline)
+	if err != nil {
+		return bench.Result{}, err
+	}
+	n := float64(corpus.Jobs())
+	return bench.Result{
+		Name:     fmt.Sprintf("build + decorate: %d test-infra jobs → ProwJob + Pod, encoded", corpus.Jobs()),
+		Prowl:    prowl.Median,
+		Baseline: base.Median,
+		Ratio:    float64(prowl.Median) / float64(base.Median),
+		Target:   "report time and allocations per job",
+		Met:      true,
+		Notes: fmt.Sprintf("Prowl %.0f µs and %.0f allocs per job; baseline (copy the pod spec into a Pod, encode it) %.0f µs and %.0f allocs per job",
+			float64(prowl.Median.Microseconds())/n, float64(prowl.Allocs)/n, float64(base.Median.Microseconds())/n, float64(base.Allocs)/n),
 	}, nil
 }
 
