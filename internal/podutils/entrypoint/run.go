@@ -1,0 +1,268 @@
+package entrypoint
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Exit codes the entrypoint records besides the command's own, as Prow's.
+const (
+	// InternalErrorCode is recorded when the command could not start, timed out, or the
+	// entrypoint itself failed.
+	InternalErrorCode = 127
+	// AbortedErrorCode is recorded when the entrypoint was told to stop (SIGINT or SIGTERM).
+	AbortedErrorCode = 130
+)
+
+// DefaultCopyDestination is where --copy-mode-only puts the binary when given no path.
+const DefaultCopyDestination = "/tools/entrypoint"
+
+// Decode reads options from JSON, naming the key that is wrong.
+func Decode(data string) (*Options, error) {
+	o := &Options{}
+	dec := json.NewDecoder(strings.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(o); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return nil, fmt.Errorf("%s: key %q: cannot use a JSON %s as %s", OptionsEnv, te.Field, te.Value, te.Type)
+		}
+		return nil, fmt.Errorf("%s: %w", OptionsEnv, err)
+	}
+	return o, o.Validate()
+}
+
+// Validate checks that the options can run.
+func (o *Options) Validate() error {
+	switch {
+	case o.Options == nil || len(o.Args) == 0:
+		return fmt.Errorf("%s: key \"args\": no command to run", OptionsEnv)
+	case o.ProcessLog == "":
+		return fmt.Errorf("%s: key \"process_log\" is required", OptionsEnv)
+	case o.MarkerFile == "":
+		return fmt.Errorf("%s: key \"marker_file\" is required", OptionsEnv)
+	case o.Timeout < 0 || o.GracePeriod < 0:
+		return fmt.Errorf("%s: keys \"timeout\" and \"grace_period\" must not be negative", OptionsEnv)
+	}
+	return nil
+}
+
+// Run runs the command and returns the code the entrypoint exits with. It writes that code to the
+// marker file in every case. stdout receives the command's output as it also goes to the process
+// log. The command stops at the timeout, or when ctx ends (the entrypoint's own SIGINT or SIGTERM):
+// it gets SIGINT, then SIGKILL after the grace period.
+func (o *Options) Run(ctx context.Context, stdout io.Writer) int {
+	code := o.run(ctx, stdout)
+	if err := writeMarker(o.MarkerFile, code); err != nil {
+		fmt.Fprintf(os.Stderr, "entrypoint: %v\n", err)
+		if code == 0 {
+			code = InternalErrorCode
+		}
+	}
+	if o.AlwaysZero {
+		return 0
+	}
+	return code
+}
+
+func (o *Options) run(ctx context.Context, stdout io.Writer) int {
+	if o.PreviousMarker != "" {
+		if code, err := waitForMarker(ctx, o.PreviousMarker); err != nil || code != 0 {
+			fmt.Fprintf(stdout, "entrypoint: previous step did not pass (%v, code %d); not running\n", err, code)
+			return InternalErrorCode
+		}
+	}
+	if o.ArtifactDir != "" {
+		if err := os.MkdirAll(o.ArtifactDir, 0o755); err != nil {
+			fmt.Fprintf(stdout, "entrypoint: create artifact dir: %v\n", err)
+			return InternalErrorCode
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(o.ProcessLog), 0o755); err != nil {
+		fmt.Fprintf(stdout, "entrypoint: create process log dir: %v\n", err)
+		return InternalErrorCode
+	}
+	log, err := os.Create(o.ProcessLog)
+	if err != nil {
+		fmt.Fprintf(stdout, "entrypoint: open process log: %v\n", err)
+		return InternalErrorCode
+	}
+	defer log.Close()
+	out := io.MultiWriter(stdout, log)
+
+	cmd := exec.Command(o.Args[0], o.Args[1:]...)
+	cmd.Stdout, cmd.Stderr = out, out
+	// The command leads its own process group, so that the signals reach what it started too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(out, "entrypoint: could not start %q: %v\n", o.Args[0], err)
+		return InternalErrorCode
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+
+	var timeout <-chan time.Time
+	if o.Timeout > 0 {
+		t := time.NewTimer(o.Timeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case err := <-done:
+		return exitCode(err, out)
+	case <-timeout:
+		fmt.Fprintf(out, "entrypoint: process did not finish before its %v timeout\n", o.Timeout)
+		o.stop(cmd, done, out)
+		return InternalErrorCode
+	case <-ctx.Done():
+		fmt.Fprintln(out, "entrypoint: interrupted; stopping the process")
+		o.stop(cmd, done, out)
+		return AbortedErrorCode
+	}
+}
+
+// stop sends the process group SIGINT and, if it has not exited after the grace period, SIGKILL.
+func (o *Options) stop(cmd *exec.Cmd, done <-chan error, out io.Writer) {
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+	grace := time.NewTimer(o.GracePeriod)
+	defer grace.Stop()
+	select {
+	case <-done:
+		return
+	case <-grace.C:
+	}
+	fmt.Fprintf(out, "entrypoint: process did not exit %v after SIGINT; killing it\n", o.GracePeriod)
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	<-done
+}
+
+func exitCode(err error, out io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if status, ok := ee.Sys().(syscall.WaitStatus); ok && status.Signaled() {
+			return 128 + int(status.Signal())
+		}
+		return ee.ExitCode()
+	}
+	fmt.Fprintf(out, "entrypoint: waiting for the process: %v\n", err)
+	return InternalErrorCode
+}
+
+// writeMarker writes code to path atomically: a reader sees no file or the whole code.
+func writeMarker(path string, code int) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("write marker: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(code)), 0o644); err != nil {
+		return fmt.Errorf("write marker: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write marker: %w", err)
+	}
+	return nil
+}
+
+// ReadMarker reads the exit code in a marker file.
+func ReadMarker(path string) (int, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	code, err := strconv.Atoi(string(bytes.TrimSpace(raw)))
+	if err != nil {
+		return 0, fmt.Errorf("marker %s holds %q, not an exit code", path, raw)
+	}
+	return code, nil
+}
+
+func waitForMarker(ctx context.Context, path string) (int, error) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if code, err := ReadMarker(path); err == nil {
+			return code, nil
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// CopySelf copies the running binary to dest, executable: place-entrypoint's whole job.
+func CopySelf(dest string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	src, err := os.Open(self)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return err
+	}
+	tmp := dest + ".tmp"
+	dst, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		dst.Close()
+		return err
+	}
+	if err := dst.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dest)
+}
+
+// Main is the entrypoint binary: it reads ENTRYPOINT_OPTIONS (or, with --copy-mode-only [DEST],
+// copies itself) and returns the exit code.
+func Main(args []string) int {
+	if len(args) > 0 && args[0] == "--copy-mode-only" {
+		dest := DefaultCopyDestination
+		if len(args) > 1 {
+			dest = args[1]
+		}
+		if err := CopySelf(dest); err != nil {
+			fmt.Fprintf(os.Stderr, "entrypoint: copy to %s: %v\n", dest, err)
+			return 1
+		}
+		return 0
+	}
+	raw, ok := os.LookupEnv(OptionsEnv)
+	if !ok {
+		fmt.Fprintf(os.Stderr, "entrypoint: $%s is not set; it carries the options as JSON\n", OptionsEnv)
+		return InternalErrorCode
+	}
+	o, err := Decode(raw)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "entrypoint: %v\n", err)
+		if o != nil && o.Options != nil && o.MarkerFile != "" {
+			_ = writeMarker(o.MarkerFile, InternalErrorCode)
+		}
+		return InternalErrorCode
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return o.Run(ctx, os.Stdout)
+}
