@@ -4,6 +4,10 @@ package options
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/podutils/wrapper"
@@ -92,4 +96,22 @@ const (
 func Encode(v any) (string, error) {
 	b, err := json.Marshal(v)
 	return string(b), err
+}
+
+// Load reads a utility's options from its environment variable, naming the key that is wrong.
+func Load(env string, v any) error {
+	raw, ok := os.LookupEnv(env)
+	if !ok {
+		return fmt.Errorf("$%s is not set; it carries the options as JSON", env)
+	}
+	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return fmt.Errorf("$%s: key %q: cannot use a JSON %s as %s", env, te.Field, te.Value, te.Type)
+		}
+		return fmt.Errorf("$%s: %w", env, err)
+	}
+	return nil
 }

@@ -1,0 +1,230 @@
+// Package clonerefs is the code behind the clonerefs pod utility: it checks out each repository a
+// job tests, with its pull requests merged, and records what it did for initupload.
+package clonerefs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	prowv1 "github.com/prowl-ci/prowl/api/v1"
+	"github.com/prowl-ci/prowl/internal/downwardapi"
+	"github.com/prowl-ci/prowl/internal/podutils/metadata"
+	"github.com/prowl-ci/prowl/internal/podutils/options"
+)
+
+// Run clones every ref in parallel and writes the records to o.Log. A failed clone is recorded,
+// not returned: initupload reports it and ends the run. The error is for failures to record.
+func Run(ctx context.Context, o *options.CloneRefs) error {
+	if o.GitUserName == "" {
+		o.GitUserName = options.DefaultGitUserName
+	}
+	if o.GitUserEmail == "" {
+		o.GitUserEmail = options.DefaultGitUserEmail
+	}
+	records := make([]metadata.CloneRecord, len(o.GitRefs))
+	var wg sync.WaitGroup
+	limit := make(chan struct{}, max(o.MaxParallelWorkers, len(o.GitRefs), 1))
+	for i, refs := range o.GitRefs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			limit <- struct{}{}
+			defer func() { <-limit }()
+			records[i] = cloneRefs(ctx, o, refs)
+		}()
+	}
+	wg.Wait()
+	raw, err := json.MarshalIndent(records, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(o.Log), 0o755); err != nil {
+		return fmt.Errorf("write clone records: %w", err)
+	}
+	return os.WriteFile(o.Log, raw, 0o644)
+}
+
+// cloner runs the git commands of one repository and records them.
+type cloner struct {
+	ctx    context.Context
+	dir    string
+	env    []string
+	record *metadata.CloneRecord
+}
+
+func (c *cloner) git(args ...string) (string, error) {
+	start := time.Now()
+	cmd := exec.CommandContext(c.ctx, "git", args...)
+	cmd.Dir = c.dir
+	cmd.Env = c.env
+	out, err := cmd.CombinedOutput()
+	rec := metadata.Command{Command: "git " + strings.Join(redact(args), " "), Output: string(out), Duration: int64(time.Since(start))}
+	if err != nil {
+		rec.Error = err.Error()
+	}
+	c.record.Commands = append(c.record.Commands, rec)
+	if err != nil {
+		return string(out), fmt.Errorf("git %s: %w", args[0], err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// redact hides credentials in a URL argument.
+func redact(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if at := strings.Index(a, "@"); strings.Contains(a, "://") && at > 0 && strings.Index(a, "://") < at {
+			scheme := a[:strings.Index(a, "://")+3]
+			a = scheme + "xxxxx" + a[at:]
+		}
+		out[i] = a
+	}
+	return out
+}
+
+// remote is where a ref is fetched from.
+func remote(o *options.CloneRefs, r prowv1.Refs) (string, error) {
+	if r.CloneURI != "" {
+		return r.CloneURI, nil
+	}
+	host := "github.com"
+	if len(o.KeyFiles) > 0 {
+		return fmt.Sprintf("git@%s:%s/%s.git", host, r.Org, r.Repo), nil
+	}
+	if o.OauthTokenFile != "" {
+		token, err := os.ReadFile(o.OauthTokenFile)
+		if err != nil {
+			return "", fmt.Errorf("read oauth token: %w", err)
+		}
+		return fmt.Sprintf("https://x-access-token:%s@%s/%s/%s.git", strings.TrimSpace(string(token)), host, r.Org, r.Repo), nil
+	}
+	return fmt.Sprintf("https://%s/%s/%s.git", host, r.Org, r.Repo), nil
+}
+
+func cloneRefs(ctx context.Context, o *options.CloneRefs, r prowv1.Refs) metadata.CloneRecord {
+	start := time.Now()
+	rec := metadata.CloneRecord{Refs: r}
+	dir := filepath.Join(o.SrcRoot, "src", downwardapi.RepoPath(r))
+	c := &cloner{ctx: ctx, dir: dir, record: &rec, env: gitEnv(o)}
+	fail := func(err error) metadata.CloneRecord {
+		rec.Failed = true
+		rec.Commands = append(rec.Commands, metadata.Command{Command: "# clone failed", Error: err.Error()})
+		rec.Duration = int64(time.Since(start))
+		return rec
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fail(err)
+	}
+	uri, err := remote(o, r)
+	if err != nil {
+		return fail(err)
+	}
+	depth := []string{}
+	if r.CloneDepth > 0 {
+		depth = []string{"--depth", strconv.Itoa(r.CloneDepth)}
+	}
+	steps := [][]string{
+		{"init"},
+		{"config", "user.name", o.GitUserName},
+		{"config", "user.email", o.GitUserEmail},
+		append(append([]string{"fetch"}, depth...), uri, r.BaseRef),
+	}
+	for _, s := range steps {
+		if _, err := c.git(s...); err != nil {
+			return fail(err)
+		}
+	}
+	base := "FETCH_HEAD"
+	if r.BaseSHA != "" {
+		base = r.BaseSHA
+		if _, err := c.git("cat-file", "-e", r.BaseSHA+"^{commit}"); err != nil {
+			// A shallow fetch may not hold the base SHA: fetch it by name.
+			if _, err := c.git(append(append([]string{"fetch"}, depth...), uri, r.BaseSHA)...); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	for _, s := range [][]string{{"checkout", "-q", base}, {"branch", "--force", r.BaseRef}, {"checkout", "-q", r.BaseRef}} {
+		if _, err := c.git(s...); err != nil {
+			return fail(err)
+		}
+	}
+	// Merges get fixed dates (the base commit's, plus a second per merge) so the merged SHA is the
+	// same on every run of the same refs.
+	baseTime, err := c.git("show", "-s", "--format=%ct", "HEAD")
+	if err != nil {
+		return fail(err)
+	}
+	when, _ := strconv.ParseInt(baseTime, 10, 64)
+	for i, p := range r.Pulls {
+		ref := p.Ref
+		if ref == "" {
+			ref = fmt.Sprintf("pull/%d/head", p.Number)
+		}
+		if _, err := c.git(append(append([]string{"fetch"}, depth...), uri, ref)...); err != nil {
+			return fail(err)
+		}
+		head := "FETCH_HEAD"
+		if p.SHA != "" {
+			head = p.SHA
+		}
+		date := fmt.Sprintf("@%d +0000", when+int64(i)+1)
+		c.env = append(gitEnv(o), "GIT_AUTHOR_DATE="+date, "GIT_COMMITTER_DATE="+date)
+		if _, err := c.git("merge", "--no-ff", "--no-stat", "-m", fmt.Sprintf("Merge pull request #%d", p.Number), head); err != nil {
+			_, _ = c.git("merge", "--abort")
+			return fail(err)
+		}
+	}
+	c.env = gitEnv(o)
+	if !r.SkipSubmodules {
+		if _, err := c.git("submodule", "update", "--init", "--recursive"); err != nil {
+			return fail(err)
+		}
+	}
+	head, err := c.git("rev-parse", "HEAD")
+	if err != nil {
+		return fail(err)
+	}
+	rec.FinalSHA = head
+	rec.Duration = int64(time.Since(start))
+	return rec
+}
+
+// gitEnv is the environment git runs in: no prompts, and SSH with the mounted keys and the known
+// host fingerprints when there are any.
+func gitEnv(o *options.CloneRefs) []string {
+	env := append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
+	if len(o.KeyFiles) == 0 {
+		return env
+	}
+	ssh := []string{"ssh"}
+	for _, k := range o.KeyFiles {
+		// A key secret mounts a directory of keys, or a single key file.
+		if info, err := os.Stat(k); err == nil && info.IsDir() {
+			entries, _ := os.ReadDir(k)
+			for _, e := range entries {
+				if !e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+					ssh = append(ssh, "-i", filepath.Join(k, e.Name()))
+				}
+			}
+		} else {
+			ssh = append(ssh, "-i", k)
+		}
+	}
+	if len(o.HostFingerprints) > 0 {
+		known := filepath.Join(os.TempDir(), "clonerefs-known_hosts")
+		_ = os.WriteFile(known, []byte(strings.Join(o.HostFingerprints, "\n")+"\n"), 0o600)
+		ssh = append(ssh, "-o", "UserKnownHostsFile="+known, "-o", "StrictHostKeyChecking=yes")
+	} else {
+		ssh = append(ssh, "-o", "StrictHostKeyChecking=accept-new")
+	}
+	return append(env, "GIT_SSH_COMMAND="+strings.Join(ssh, " "))
+}
