@@ -25,9 +25,13 @@ func main() {
 		o.CookiePath = *cookiefile
 	}
 	if o.CookiePath != "" {
-		os.Setenv("GIT_CONFIG_COUNT", "1")
-		os.Setenv("GIT_CONFIG_KEY_0", "http.cookiefile")
-		os.Setenv("GIT_CONFIG_VALUE_0", o.CookiePath)
+		// git reads extra config from the environment; every clone then uses the cookie file.
+		for k, v := range map[string]string{"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.cookiefile", "GIT_CONFIG_VALUE_0": o.CookiePath} {
+			if err := os.Setenv(k, v); err != nil {
+				fmt.Fprintf(os.Stderr, "clonerefs: %v\n", err)
+				os.Exit(1)
+			}
+		}
 	}
 	if err := clonerefs.Run(context.Background(), &o); err != nil {
 		fmt.Fprintf(os.Stderr, "clonerefs: %v\n", err)

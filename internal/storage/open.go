@@ -70,7 +70,7 @@ func openGCS(ctx context.Context, name string, o Options) (*blob.Bucket, error) 
 		if err != nil {
 			return nil, fmt.Errorf("read GCS credentials: %w", err)
 		}
-		creds, err := google.CredentialsFromJSON(ctx, data, "https://www.googleapis.com/auth/devstorage.read_write")
+		creds, err := google.CredentialsFromJSONWithType(ctx, data, google.ServiceAccount, "https://www.googleapis.com/auth/devstorage.read_write")
 		if err != nil {
 			return nil, fmt.Errorf("GCS credentials %s: %w", o.GCSCredentialsFile, err)
 		}

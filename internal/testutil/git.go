@@ -93,3 +93,17 @@ func (g *GitRepo) ServeHTTP() string {
 	}
 	return srv.URL + "/" + filepath.ToSlash(rel)
 }
+
+// BuildBinary builds one of the repository's commands (e.g. "./cmd/entrypoint") statically into
+// a temporary directory and returns its path.
+func BuildBinary(t *testing.T, pkg string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), filepath.Base(pkg))
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
+	cmd.Dir = RepoRoot()
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", pkg, err, b)
+	}
+	return out
+}

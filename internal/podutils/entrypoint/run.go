@@ -124,28 +124,29 @@ func (o *Options) run(ctx context.Context, stdout io.Writer) int {
 		return exitCode(err, out)
 	case <-timeout:
 		fmt.Fprintf(out, "entrypoint: process did not finish before its %v timeout\n", o.Timeout)
-		o.stop(cmd, done, out)
+		_ = o.stop(cmd, done, out)
 		return InternalErrorCode
 	case <-ctx.Done():
 		fmt.Fprintln(out, "entrypoint: interrupted; stopping the process")
-		o.stop(cmd, done, out)
+		_ = o.stop(cmd, done, out)
 		return AbortedErrorCode
 	}
 }
 
 // stop sends the process group SIGINT and, if it has not exited after the grace period, SIGKILL.
-func (o *Options) stop(cmd *exec.Cmd, done <-chan error, out io.Writer) {
+// It returns the process's wait error, which an interrupted process's exit makes moot.
+func (o *Options) stop(cmd *exec.Cmd, done <-chan error, out io.Writer) error {
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
 	grace := time.NewTimer(o.GracePeriod)
 	defer grace.Stop()
 	select {
-	case <-done:
-		return
+	case err := <-done:
+		return err
 	case <-grace.C:
 	}
 	fmt.Fprintf(out, "entrypoint: process did not exit %v after SIGINT; killing it\n", o.GracePeriod)
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	<-done
+	return <-done
 }
 
 func exitCode(err error, out io.Writer) int {

@@ -142,24 +142,11 @@ func TestDecodeNamesTheKey(t *testing.T) {
 	}
 }
 
-// binary builds the entrypoint as the decorated Pod gets it: static, stripped.
-func binary(t *testing.T) string {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "entrypoint")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./cmd/entrypoint")
-	cmd.Dir = testutil.RepoRoot()
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build entrypoint: %v\n%s", err, b)
-	}
-	return out
-}
-
 // TestBinary checks the built binary: its size, copy mode, and that a SIGTERM to it is forwarded
 // to the command as SIGINT, recorded as 130.
 func TestBinary(t *testing.T) {
 	t.Parallel()
-	bin := binary(t)
+	bin := testutil.BuildBinary(t, "./cmd/entrypoint")
 	info, err := os.Stat(bin)
 	if err != nil {
 		t.Fatal(err)

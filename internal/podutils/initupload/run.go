@@ -1,6 +1,6 @@
 // Package initupload is the code behind the initupload pod utility: before the test runs, it
-// uploads started.json and the job's latest-build pointers, and if cloning failed it ends the run
-// there with a FAILURE finished.json and the clone log.
+// uploads started.json, the job's latest-build pointers and the clone's log and records, and if
+// cloning failed it ends the run there with a FAILURE finished.json.
 package initupload
 
 import (
@@ -48,18 +48,22 @@ func Run(ctx context.Context, o *options.InitUpload, t *gcsupload.Target, now fu
 	for _, r := range records {
 		failed = failed || r.Failed
 	}
-	if failed {
+	if o.Log != "" {
+		// The clone's record goes with every run that cloned; a failed clone ends the run here.
 		log := []byte(FormatRecords(records))
-		records, err := t.JSON("clone-records.json", records)
+		recordsUpload, err := t.JSON("clone-records.json", records)
 		if err != nil {
 			return err
 		}
-		ts, no := now().Unix(), false
-		finished, err := t.JSON("finished.json", metadata.Finished{Timestamp: &ts, Passed: &no, Result: metadata.ResultFailure, Revision: metadata.Revision(t.Spec, nil)})
-		if err != nil {
-			return err
+		uploads = append(uploads, t.Upload("clone-log.txt", storage.DataSource(log)), recordsUpload)
+		if failed {
+			ts, no := now().Unix(), false
+			finished, err := t.JSON("finished.json", metadata.Finished{Timestamp: &ts, Passed: &no, Result: metadata.ResultFailure, Revision: metadata.Revision(t.Spec, records)})
+			if err != nil {
+				return err
+			}
+			uploads = append(uploads, t.Upload("build-log.txt", storage.DataSource(log)), finished)
 		}
-		uploads = append(uploads, t.Upload("clone-log.txt", storage.DataSource(log)), t.Upload("build-log.txt", storage.DataSource(log)), records, finished)
 	}
 	if err := storage.WriteAll(ctx, t.Writer, uploads, 8); err != nil {
 		return err

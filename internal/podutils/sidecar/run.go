@@ -56,6 +56,13 @@ func Run(ctx context.Context, o *options.Sidecar, t *gcsupload.Target, now func(
 		passed, result = false, metadata.ResultAborted
 	}
 
+	if co := o.CensoringOptions; co != nil && len(co.SecretDirectories) > 0 {
+		if err := censor(o, co); err != nil {
+			// Uploading uncensored output could leak a secret: upload nothing.
+			fmt.Fprintf(log, "sidecar: censoring failed, uploading nothing: %v\n", err)
+			return 1
+		}
+	}
 	uploads, err := uploadsFor(o, t, passed, result, now)
 	if err != nil {
 		fmt.Fprintf(log, "sidecar: %v\n", err)
@@ -71,6 +78,25 @@ func Run(ctx context.Context, o *options.Sidecar, t *gcsupload.Target, now func(
 		return 1
 	}
 	return 0
+}
+
+func censor(o *options.Sidecar, co *options.CensoringOptions) error {
+	minLength, bufferSize := 0, 0
+	if co.MinimumSecretLength != nil {
+		minLength = *co.MinimumSecretLength
+	}
+	if co.CensoringBufferSize != nil {
+		bufferSize = *co.CensoringBufferSize
+	}
+	c, err := LoadSecrets(co.SecretDirectories, minLength, bufferSize)
+	if err != nil || c.Empty() {
+		return err
+	}
+	var logs []string
+	for _, e := range o.Entries {
+		logs = append(logs, e.ProcessLog)
+	}
+	return censorAll(c, co, logs, o.GCSOptions.Items)
 }
 
 func name(e wrapper.Options) string {
