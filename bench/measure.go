@@ -1,9 +1,11 @@
 package bench
 
 import (
+	"os"
 	"runtime"
 	"runtime/metrics"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -73,4 +75,19 @@ func samplePeakHeap() (stop func() uint64) {
 		}
 	}()
 	return func() uint64 { close(done); <-finished; return peak }
+}
+
+// PeakRSSkB reads this process's peak resident set size (VmHWM) in kB, for a child process to
+// report its own memory.
+func PeakRSSkB() string {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "0"
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			return strings.TrimSuffix(strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:")), " kB")
+		}
+	}
+	return "0"
 }

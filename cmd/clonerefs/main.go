@@ -15,6 +15,7 @@ import (
 
 func main() {
 	cookiefile := flag.String("cookiefile", "", "a git http.cookiefile for cloning")
+	flag.String("options", "", "the options as JSON, or @FILE (default: $CLONEREFS_OPTIONS)")
 	flag.Parse()
 	var o options.CloneRefs
 	if err := options.Load(options.CloneRefsEnv, &o); err != nil {

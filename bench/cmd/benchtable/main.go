@@ -7,16 +7,18 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/prowl-ci/prowl/bench"
 	"github.com/prowl-ci/prowl/bench/configload"
 	"github.com/prowl-ci/prowl/bench/decoratejobs"
+	"github.com/prowl-ci/prowl/bench/podutilsbench"
 )
 
 func main() {
-	child := flag.String("child", "", "internal: run one measured workload in this process and exit (config-prowl, config-baseline)")
 	runs := flag.Int("runs", 7, "timed runs per measurement; the median is reported")
 	flag.Parse()
 	root, err := os.Getwd()
@@ -24,12 +26,23 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	if *child != "" {
-		os.Exit(runChild(root, *child))
+	repoRoot = root
+	tmp, err := os.MkdirTemp("", "prowl-benchtable-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	defer os.RemoveAll(tmp)
+	rssBinary, rssCensorBinary = filepath.Join(tmp, "rss"), filepath.Join(tmp, "rsscensor")
+	for bin, pkg := range map[string]string{rssBinary: "./bench/cmd/rss", rssCensorBinary: "./bench/cmd/rsscensor"} {
+		if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", pkg, err, out)
+			os.Exit(1)
+		}
 	}
 	fmt.Printf("Prowl benchmarks on %s/%s, %d CPUs (%s)\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())
 	var results []bench.Result
-	for _, b := range []func(root string, runs int) (bench.Result, error){configLoad, decorateJobs} {
+	for _, b := range []func(root string, runs int) (bench.Result, error){configLoad, decorateJobs, entrypointTrue, entrypoint100MB, sidecarUpload, censorMemory} {
 		r, err := b(root, *runs)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "skipped: %v\n", err)
@@ -108,16 +121,86 @@ func decorateJobs(root string, runs int) (bench.Result, error) {
 	}, nil
 }
 
-// childRSS runs one workload in a fresh process and returns its peak RSS in MB, so that each
-// side's memory is measured alone. The child reports its own VmHWM: the rusage of a child counts
-// pages it shared with the parent at fork.
-func childRSS(workload string) (float64, error) {
-	self, err := os.Executable()
+func entrypointTrue(root string, runs int) (bench.Result, error) {
+	return entrypointOverhead(root, 5*runs, "command `true`", "true")
+}
+
+func entrypoint100MB(root string, runs int) (bench.Result, error) {
+	return entrypointOverhead(root, runs, "a command writing 100 MB", "head", "-c", "104857600", "/dev/zero")
+}
+
+func entrypointOverhead(root string, runs int, what string, args ...string) (bench.Result, error) {
+	dir, err := os.MkdirTemp("", "prowl-bench-")
 	if err != nil {
-		return 0, err
+		return bench.Result{}, err
 	}
-	cmd := exec.Command(self, "-child", workload)
-	cmd.Stderr = os.Stderr
+	defer os.RemoveAll(dir)
+	bin, err := podutilsbench.BuildEntrypoint(root, dir)
+	if err != nil {
+		return bench.Result{}, err
+	}
+	prowl, err := bench.Measure(runs, podutilsbench.ThroughEntrypoint(bin, dir, args...))
+	if err != nil {
+		return bench.Result{}, err
+	}
+	base, err := bench.Measure(runs, podutilsbench.Directly(args...))
+	if err != nil {
+		return bench.Result{}, err
+	}
+	return bench.Result{
+		Name: "entrypoint overhead: " + what, Prowl: prowl.Median, Baseline: base.Median,
+		Ratio: float64(prowl.Median) / float64(base.Median), Target: "report the median ratio", Met: true,
+		Notes: fmt.Sprintf("median of %d runs; the entrypoint tees output to the process log and writes the marker", runs),
+	}, nil
+}
+
+func sidecarUpload(_ string, runs int) (bench.Result, error) {
+	dir, err := os.MkdirTemp("", "prowl-bench-")
+	if err != nil {
+		return bench.Result{}, err
+	}
+	defer os.RemoveAll(dir)
+	if err := podutilsbench.MakeArtifacts(dir, 1000, 200<<10); err != nil {
+		return bench.Result{}, err
+	}
+	n := max(runs/2, 3)
+	prowl, err := bench.Measure(n, podutilsbench.SidecarUpload(dir, dir))
+	if err != nil {
+		return bench.Result{}, err
+	}
+	base, err := bench.Measure(n, podutilsbench.RawCopy(dir, dir))
+	if err != nil {
+		return bench.Result{}, err
+	}
+	throughput := float64(base.Median) / float64(prowl.Median)
+	return bench.Result{
+		Name: "sidecar upload: 1,000 files, 200 MB, to file://", Prowl: prowl.Median, Baseline: base.Median,
+		Ratio: float64(prowl.Median) / float64(base.Median), Target: "throughput ≥ 0.8 of a raw gocloud copy", Met: throughput >= 0.8,
+		Notes: fmt.Sprintf("throughput %.2f× the raw copy (which copies one file after another); median of %d runs", throughput, n),
+	}, nil
+}
+
+func censorMemory(_ string, _ int) (bench.Result, error) {
+	start := time.Now()
+	rss, err := childRSS("censor-1g")
+	if err != nil {
+		return bench.Result{}, err
+	}
+	took := time.Since(start)
+	return bench.Result{
+		Name: "sidecar censoring a 1 GB log: peak RSS", Prowl: took, Baseline: 0, Ratio: 0,
+		Target: "peak RSS < 64 MB", Met: rss < 64,
+		Notes: fmt.Sprintf("peak RSS %.0f MB (writing the log and censoring it in place, in one process)", rss),
+	}, nil
+}
+
+// childRSS runs one workload in a fresh process of its own small binary (bench/cmd/rss) and
+// returns its peak RSS in MB, so that each side's memory is measured alone.
+func childRSS(workload string) (float64, error) {
+	cmd := exec.Command(rssBinary, workload, repoRoot)
+	if workload == "censor-1g" {
+		cmd = exec.Command(rssCensorBinary)
+	}
 	out, err := cmd.Output()
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", workload, err)
@@ -129,38 +212,7 @@ func childRSS(workload string) (float64, error) {
 	return kb / 1000, nil
 }
 
-// peakRSSkB reads this process's peak resident set size (VmHWM) in kB.
-func peakRSSkB() string {
-	raw, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return "0"
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			return strings.TrimSuffix(strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:")), " kB")
-		}
-	}
-	return "0"
-}
-
-func runChild(root, workload string) int {
-	in, err := configload.Find(root)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	run := map[string]func(configload.Inputs) error{"config-prowl": configload.Prowl, "config-baseline": configload.Baseline}[workload]
-	if run == nil {
-		fmt.Fprintf(os.Stderr, "unknown workload %q\n", workload)
-		return 2
-	}
-	if err := run(in); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	fmt.Println(peakRSSkB())
-	return 0
-}
+var rssBinary, rssCensorBinary, repoRoot string
 
 func cpuModel() string {
 	raw, err := os.ReadFile("/proc/cpuinfo")

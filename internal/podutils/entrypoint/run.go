@@ -251,8 +251,19 @@ func Main(args []string) int {
 		return 0
 	}
 	raw, ok := os.LookupEnv(OptionsEnv)
+	if len(args) == 2 && args[0] == "--options" {
+		raw, ok = args[1], true
+		if file, isFile := strings.CutPrefix(raw, "@"); isFile {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "entrypoint: --options: %v\n", err)
+				return InternalErrorCode
+			}
+			raw = string(b)
+		}
+	}
 	if !ok {
-		fmt.Fprintf(os.Stderr, "entrypoint: $%s is not set; it carries the options as JSON\n", OptionsEnv)
+		fmt.Fprintf(os.Stderr, "entrypoint: $%s is not set; it carries the options as JSON (or pass --options JSON or --options @FILE)\n", OptionsEnv)
 		return InternalErrorCode
 	}
 	o, err := Decode(raw)

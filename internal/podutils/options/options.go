@@ -98,20 +98,62 @@ func Encode(v any) (string, error) {
 	return string(b), err
 }
 
-// Load reads a utility's options from its environment variable, naming the key that is wrong.
+// Load reads a utility's options from args (--options JSON, or --options @FILE) or else from its
+// environment variable, naming the key that is wrong.
 func Load(env string, v any) error {
+	return LoadFrom(os.Args[1:], env, v)
+}
+
+// LoadFrom is Load with the command line given.
+func LoadFrom(args []string, env string, v any) error {
 	raw, ok := os.LookupEnv(env)
+	for i, a := range args {
+		val, isOpt := strings.CutPrefix(a, "--options=")
+		if a == "--options" && i+1 < len(args) {
+			val, isOpt = args[i+1], true
+		}
+		if !isOpt {
+			continue
+		}
+		if file, isFile := strings.CutPrefix(val, "@"); isFile {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				return fmt.Errorf("--options: %w", err)
+			}
+			val = string(b)
+		}
+		raw, ok, env = val, true, "--options"
+	}
 	if !ok {
-		return fmt.Errorf("$%s is not set; it carries the options as JSON", env)
+		return fmt.Errorf("$%s is not set; it carries the options as JSON (or pass --options JSON or --options @FILE)", env)
 	}
 	dec := json.NewDecoder(strings.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return fmt.Errorf("$%s: key %q: cannot use a JSON %s as %s", env, te.Field, te.Value, te.Type)
+			return fmt.Errorf("%s: key %q: cannot use a JSON %s as %s", name(env), jsonPath(te.Field), te.Value, te.Type)
 		}
-		return fmt.Errorf("$%s: %w", env, err)
+		return fmt.Errorf("%s: %w", name(env), err)
 	}
 	return nil
+}
+
+func name(source string) string {
+	if strings.HasPrefix(source, "--") {
+		return source
+	}
+	return "$" + source
+}
+
+// jsonPath drops the Go names of embedded structs that encoding/json puts in a field's path, leaving
+// the keys a user wrote (all of which start lower-case).
+func jsonPath(field string) string {
+	var keep []string
+	for _, part := range strings.Split(field, ".") {
+		if part != "" && (part[0] < 'A' || part[0] > 'Z') {
+			keep = append(keep, part)
+		}
+	}
+	return strings.Join(keep, ".")
 }

@@ -1,0 +1,35 @@
+package options
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestLoadNamesTheKeyAndTakesFlags(t *testing.T) {
+	var o InitUpload
+	err := LoadFrom([]string{"--options", `{"bucket":"b","dry_run":"yes"}`}, InitUploadEnv, &o)
+	if err == nil || !strings.Contains(err.Error(), `--options: key "dry_run"`) {
+		t.Errorf("got %v, want an error naming dry_run", err)
+	}
+	err = LoadFrom([]string{"--options", `{"bucket":"b","bukket":"c"}`}, InitUploadEnv, &o)
+	if err == nil || !strings.Contains(err.Error(), `unknown field "bukket"`) {
+		t.Errorf("got %v, want an error naming bukket", err)
+	}
+	file := filepath.Join(t.TempDir(), "opts.json")
+	if err := os.WriteFile(file, []byte(`{"bucket":"gs://b","path_strategy":"explicit","log":"/logs/clone.json"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := LoadFrom([]string{"--options=@" + file}, InitUploadEnv, &o); err != nil || o.Bucket != "gs://b" || o.Log != "/logs/clone.json" {
+		t.Errorf("from a file: %+v %v", o, err)
+	}
+	t.Setenv(SidecarEnv, `{"gcs_options":{"bucket":"b","dry_run":false},"entries":[{"args":["x"],"process_log":"p","marker_file":"m","metadata_file":"d"}]}`)
+	var s Sidecar
+	if err := LoadFrom(nil, SidecarEnv, &s); err != nil || s.GCSOptions.Bucket != "b" || s.Entries[0].Args[0] != "x" {
+		t.Errorf("from the env: %+v %v", s, err)
+	}
+	if err := LoadFrom(nil, CloneRefsEnv, &CloneRefs{}); err == nil || !strings.Contains(err.Error(), "$CLONEREFS_OPTIONS is not set") {
+		t.Errorf("missing: %v", err)
+	}
+}
