@@ -53,8 +53,8 @@ func NewAgent(o Options) (*Agent, []*Problem, error) {
 // Config returns the config in force.
 func (a *Agent) Config() *Config { return a.current.Load() }
 
-// Subscribe sends ch the Delta of every reload that changed jobs. Sends block, so give ch a buffer
-// or read it promptly.
+// Subscribe sends ch the Delta of every reload that changed jobs. Sends do not block: give ch a
+// buffer and read it promptly, or miss deltas.
 func (a *Agent) Subscribe(ch chan<- Delta) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -78,7 +78,12 @@ func (a *Agent) Reload() error {
 	a.mu.Unlock()
 	if !d.Empty() {
 		for _, ch := range subs {
-			ch <- d
+			// A subscriber that is not reading misses this delta rather than stalling reloads;
+			// Config always returns the config in force.
+			select {
+			case ch <- d:
+			default:
+			}
 		}
 	}
 	return nil

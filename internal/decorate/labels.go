@@ -57,3 +57,10 @@ func LabelsAndAnnotations(spec prowv1.ProwJobSpec, extraLabels, extraAnnotations
 	}
 	return labels, annotations
 }
+
+// JobLabelValue is the value of the prow.k8s.io/job label for a job name: the name, cut as
+// LabelsAndAnnotations cuts it, so that ProwJobs of a job can be selected by label.
+func JobLabelValue(job string) string {
+	labels, _ := LabelsAndAnnotations(prowv1.ProwJobSpec{Job: job}, nil, nil)
+	return labels[prowv1.JobLabel]
+}

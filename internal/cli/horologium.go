@@ -1,0 +1,63 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+
+	"github.com/prowl-ci/prowl/internal/config"
+	"github.com/prowl-ci/prowl/internal/horologium"
+)
+
+func init() { subcommands = append(subcommands, newHorologiumCommand) }
+
+func newHorologiumCommand(stdout, stderr io.Writer) *cobra.Command {
+	var cfgFlags configFlags
+	var mgrFlags managerFlags
+	cmd := &cobra.Command{
+		Use:   "horologium --config-path FILE --job-config-path DIR [--kubeconfig FILE]",
+		Short: "Start periodic jobs on time, and only once",
+		Long: `horologium creates a ProwJob for each periodic job when it is due: interval (since the last
+run started, once it is complete), minimum_interval (since the last run completed) or cron (UTC).
+It checks at start, every horologium.tick_interval, and whenever the config files change. It decides
+from the ProwJobs alone, so a restart or a new leader continues where the last left off.`,
+		Example: `  prowl horologium --config-path config.yaml --job-config-path jobs/ --kubeconfig ~/.kube/config`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cfgFlags.validate(); err != nil {
+				return err
+			}
+			agent, warnings, err := config.NewAgent(cfgFlags.options(false))
+			for _, w := range warnings {
+				fmt.Fprintf(stderr, "warning: %v\n", w)
+			}
+			if err != nil {
+				return fmt.Errorf("load config:\n%w", err)
+			}
+			agent.OnError = func(err error) { fmt.Fprintf(stderr, "config: %v\n", err) }
+			mgr, err := mgrFlags.manager(agent.Config().ProwJobNamespace)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			if _, err := horologium.Setup(ctx, mgr, agent, clock.RealClock{}); err != nil {
+				return err
+			}
+			if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+				return err
+			}
+			if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+				return err
+			}
+			go func() { _ = agent.Watch(ctx, 200*time.Millisecond) }()
+			return mgr.Start(ctx)
+		},
+	}
+	cfgFlags.add(cmd)
+	mgrFlags.add(cmd, "prowl-horologium")
+	return cmd
+}

@@ -1,0 +1,100 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	prowv1 "github.com/prowl-ci/prowl/api/v1"
+)
+
+// managerFlags are the flags of every controller: where the cluster is, leader election, and
+// where metrics and health are served.
+type managerFlags struct {
+	kubeconfig     string
+	leaderElect    bool
+	metricsAddr    string
+	healthAddr     string
+	qps            float32
+	burst          int
+	leaderElectNS  string
+	leaderElectID  string
+	defaultElectID string
+}
+
+func (f *managerFlags) add(cmd *cobra.Command, electionID string) {
+	f.defaultElectID = electionID
+	fl := cmd.Flags()
+	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig of the cluster ProwJobs live in (default: $KUBECONFIG, then in-cluster, then ~/.kube/config)")
+	fl.BoolVar(&f.leaderElect, "leader-elect", true, "take a Lease so that one replica acts at a time")
+	fl.StringVar(&f.leaderElectNS, "leader-election-namespace", "", "namespace of the Lease (default: prowjob_namespace)")
+	fl.StringVar(&f.leaderElectID, "leader-election-id", electionID, "name of the Lease")
+	fl.StringVar(&f.metricsAddr, "metrics-bind-address", ":8080", "where Prometheus metrics are served (0 to disable)")
+	fl.StringVar(&f.healthAddr, "health-probe-bind-address", ":8081", "where /healthz and /readyz are served (0 to disable)")
+	fl.Float32Var(&f.qps, "kube-api-qps", 300, "queries per second to the API server (client-go's default of 5 is what holds Prow back)")
+	fl.IntVar(&f.burst, "kube-api-burst", 600, "burst of queries to the API server")
+}
+
+// restConfig is the cluster's client config, from --kubeconfig, $KUBECONFIG or in-cluster.
+func (f *managerFlags) restConfig() (*rest.Config, error) {
+	var cfg *rest.Config
+	var err error
+	if f.kubeconfig != "" {
+		cfg, err = clientcmd.BuildConfigFromFlags("", f.kubeconfig)
+	} else {
+		cfg, err = ctrl.GetConfig()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find the cluster: %w (set --kubeconfig)", err)
+	}
+	cfg.QPS, cfg.Burst = f.qps, f.burst
+	return cfg, nil
+}
+
+// Scheme knows the Kubernetes types and ProwJobs.
+func Scheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	return s, prowv1.AddToScheme(s)
+}
+
+// manager builds a controller-runtime manager whose cache holds the namespaces given.
+func (f *managerFlags) manager(namespaces ...string) (ctrl.Manager, error) {
+	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
+	cfg, err := f.restConfig()
+	if err != nil {
+		return nil, err
+	}
+	scheme, err := Scheme()
+	if err != nil {
+		return nil, err
+	}
+	ns := map[string]cache.Config{}
+	for _, n := range namespaces {
+		ns[n] = cache.Config{}
+	}
+	electNS := f.leaderElectNS
+	if electNS == "" && len(namespaces) > 0 {
+		electNS = namespaces[0]
+	}
+	return ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                  scheme,
+		Cache:                   cache.Options{DefaultNamespaces: ns},
+		LeaderElection:          f.leaderElect,
+		LeaderElectionID:        f.leaderElectID,
+		LeaderElectionNamespace: electNS,
+		Metrics:                 metricsserver.Options{BindAddress: f.metricsAddr},
+		HealthProbeBindAddress:  f.healthAddr,
+	})
+}
