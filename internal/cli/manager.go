@@ -71,6 +71,11 @@ func Scheme() (*runtime.Scheme, error) {
 
 // manager builds a controller-runtime manager whose cache holds the namespaces given.
 func (f *managerFlags) manager(namespaces ...string) (ctrl.Manager, error) {
+	return f.managerWith(nil, namespaces...)
+}
+
+// managerWith is manager with the options adjusted by tweak.
+func (f *managerFlags) managerWith(tweak func(*ctrl.Options), namespaces ...string) (ctrl.Manager, error) {
 	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
 	cfg, err := f.restConfig()
 	if err != nil {
@@ -88,7 +93,7 @@ func (f *managerFlags) manager(namespaces ...string) (ctrl.Manager, error) {
 	if electNS == "" && len(namespaces) > 0 {
 		electNS = namespaces[0]
 	}
-	return ctrl.NewManager(cfg, ctrl.Options{
+	opts := ctrl.Options{
 		Scheme:                  scheme,
 		Cache:                   cache.Options{DefaultNamespaces: ns},
 		LeaderElection:          f.leaderElect,
@@ -96,5 +101,9 @@ func (f *managerFlags) manager(namespaces ...string) (ctrl.Manager, error) {
 		LeaderElectionNamespace: electNS,
 		Metrics:                 metricsserver.Options{BindAddress: f.metricsAddr},
 		HealthProbeBindAddress:  f.healthAddr,
-	})
+	}
+	if tweak != nil {
+		tweak(&opts)
+	}
+	return ctrl.NewManager(cfg, opts)
 }

@@ -1,0 +1,119 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+
+	prowv1 "github.com/prowl-ci/prowl/api/v1"
+	"github.com/prowl-ci/prowl/internal/config"
+	"github.com/prowl-ci/prowl/internal/jobs"
+	"github.com/prowl-ci/prowl/internal/plank"
+)
+
+func init() { subcommands = append(subcommands, newControllerManagerCommand) }
+
+func newControllerManagerCommand(stdout, stderr io.Writer) *cobra.Command {
+	var cfgFlags configFlags
+	var mgrFlags managerFlags
+	var workers int
+	var buildClusters string
+	var buildIDNode int64
+	cmd := &cobra.Command{
+		Use:   "controller-manager --config-path FILE --job-config-path DIR [--kubeconfig FILE]",
+		Short: "Run Plank: every ProwJob as a decorated Pod, driven to a final state",
+		Long: `controller-manager runs Plank. It creates each triggered ProwJob's Pod (decorated with the pod
+utilities) on its build cluster once capacity allows (plank.max_concurrency, the job's
+max_concurrency, job queues), follows the Pod to success, failure, error or aborted, recreates
+evicted or vanished Pods up to plank.max_revivals, stops Pods past their deadlines, and aborts
+presubmits a newer run supersedes. Restarts are safe: a Pod is named after its ProwJob.`,
+		Example: `  prowl controller-manager --config-path config.yaml --job-config-path jobs/ --kubeconfig ~/.kube/config
+  prowl controller-manager --config-path config.yaml --build-cluster-kubeconfig build-clusters.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cfgFlags.validate(); err != nil {
+				return err
+			}
+			agent, warnings, err := config.NewAgent(cfgFlags.options(false))
+			for _, w := range warnings {
+				fmt.Fprintf(stderr, "warning: %v\n", w)
+			}
+			if err != nil {
+				return fmt.Errorf("load config:\n%w", err)
+			}
+			agent.OnError = func(err error) { fmt.Fprintf(stderr, "config: %v\n", err) }
+			c := agent.Config()
+			mgr, err := mgrFlags.managerWith(func(o *ctrl.Options) {
+				// Only Prow's Pods are cached: a busy build cluster has many others.
+				o.Cache.ByObject = map[client.Object]cache.ByObject{&corev1.Pod{}: {Label: labels.SelectorFromSet(labels.Set{prowv1.CreatedByProw: "true"})}}
+			}, c.ProwJobNamespace, c.PodNamespace)
+			if err != nil {
+				return err
+			}
+			scheme, err := Scheme()
+			if err != nil {
+				return err
+			}
+			clusters, err := plank.BuildClusters(buildClusters, scheme, c.PodNamespace)
+			if err != nil {
+				return err
+			}
+			ids, err := jobs.NewBuildIDs(buildIDNode)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			if _, err := plank.Setup(ctx, mgr, plank.Options{Config: agent.Config, Clock: clock.RealClock{}, BuildIDs: ids, Workers: workers, BuildClusters: clusters}); err != nil {
+				return err
+			}
+			names := []string{prowv1.DefaultClusterAlias}
+			for n := range clusters {
+				names = append(names, n)
+			}
+			if err := mgr.Add(publishClusters{mgr: mgr, namespace: c.ProwJobNamespace, names: names}); err != nil {
+				return err
+			}
+			if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+				return err
+			}
+			if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+				return err
+			}
+			go func() { _ = agent.Watch(ctx, 200*time.Millisecond) }()
+			return mgr.Start(ctx)
+		},
+	}
+	cfgFlags.add(cmd)
+	mgrFlags.add(cmd, "prowl-plank")
+	cmd.Flags().IntVar(&workers, "workers", 32, "ProwJobs reconciled at once (Prow's plank is fixed at 10)")
+	cmd.Flags().StringVar(&buildClusters, "build-cluster-kubeconfig", "", "kubeconfig with one context per build cluster, named by the alias ProwJobs use in spec.cluster (\"default\" is the manager's own cluster)")
+	cmd.Flags().Int64Var(&buildIDNode, "build-id-node", -1, "this replica's build ID node number, 0-1023 (default: derived from the hostname)")
+	return cmd
+}
+
+// publishClusters writes the known build clusters for the admission policy once this replica leads.
+type publishClusters struct {
+	mgr       ctrl.Manager
+	namespace string
+	names     []string
+}
+
+func (p publishClusters) NeedLeaderElection() bool { return true }
+
+func (p publishClusters) Start(ctx context.Context) error {
+	if err := plank.PublishBuildClusters(ctx, p.mgr.GetClient(), p.namespace, p.names); err != nil {
+		ctrl.Log.Error(err, "the admission policy will not know the build clusters")
+	}
+	<-ctx.Done()
+	return nil
+}

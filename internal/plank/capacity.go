@@ -1,0 +1,162 @@
+package plank
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	prowv1 "github.com/prowl-ci/prowl/api/v1"
+)
+
+// Cache indexes of ProwJobs that capacity checks and supersession use.
+const (
+	jobIndex   = "plank.spec.job"
+	queueIndex = "plank.spec.job_queue_name"
+	stateIndex = "plank.status.state"
+)
+
+// state is a ProwJob's state, an empty one counting as triggered.
+func state(pj *prowv1.ProwJob) prowv1.ProwJobState {
+	if pj.Status.State == "" {
+		return prowv1.TriggeredState
+	}
+	return pj.Status.State
+}
+
+func indexers() map[string]client.IndexerFunc {
+	return map[string]client.IndexerFunc{
+		jobIndex: func(o client.Object) []string { return []string{o.(*prowv1.ProwJob).Spec.Job} },
+		queueIndex: func(o client.Object) []string {
+			if q := o.(*prowv1.ProwJob).Spec.JobQueueName; q != "" {
+				return []string{q}
+			}
+			return nil
+		},
+		stateIndex: func(o client.Object) []string { return []string{string(state(o.(*prowv1.ProwJob)))} },
+	}
+}
+
+func (r *Reconciler) list(ctx context.Context, ns string, field, value string) ([]prowv1.ProwJob, error) {
+	var list prowv1.ProwJobList
+	if err := r.Client.List(ctx, &list, client.InNamespace(ns), client.MatchingFields{field: value}, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, err
+	}
+	return list.Items, nil
+}
+
+// earlier orders ProwJobs by creation, then name, so that jobs start in the order they came.
+func earlier(a, b *prowv1.ProwJob) bool {
+	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+		return a.CreationTimestamp.Before(&b.CreationTimestamp)
+	}
+	return a.Name < b.Name
+}
+
+// ahead counts the jobs that hold a slot before pj: pending ones, and triggered ones created
+// earlier.
+func ahead(pj *prowv1.ProwJob, others []prowv1.ProwJob) int {
+	n := 0
+	for i := range others {
+		o := &others[i]
+		if o.Name == pj.Name || o.Complete() {
+			continue
+		}
+		switch state(o) {
+		case prowv1.PendingState:
+			n++
+		case prowv1.TriggeredState:
+			if earlier(o, pj) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// hasCapacity checks plank.max_concurrency (pending jobs), the job's max_concurrency and its job
+// queue's capacity (pending jobs and earlier triggered ones).
+func (r *Reconciler) hasCapacity(ctx context.Context, pj *prowv1.ProwJob) (bool, string, error) {
+	cfg := r.Config()
+	if max := cfg.Plank.MaxConcurrency; max > 0 {
+		pending, err := r.list(ctx, pj.Namespace, stateIndex, string(prowv1.PendingState))
+		if err != nil {
+			return false, "", err
+		}
+		if len(pending) >= max {
+			return false, fmt.Sprintf("%d jobs are running, plank.max_concurrency is %d", len(pending), max), nil
+		}
+	}
+	if max := pj.Spec.MaxConcurrency; max > 0 {
+		same, err := r.list(ctx, pj.Namespace, jobIndex, pj.Spec.Job)
+		if err != nil {
+			return false, "", err
+		}
+		if n := ahead(pj, same); n >= max {
+			return false, fmt.Sprintf("%d runs of %s are ahead, its max_concurrency is %d", n, pj.Spec.Job, max), nil
+		}
+	}
+	if q := pj.Spec.JobQueueName; q != "" {
+		capacity, ok := cfg.Plank.JobQueueCapacities[q]
+		if !ok {
+			capacity = -1
+		}
+		if capacity >= 0 {
+			queued, err := r.list(ctx, pj.Namespace, queueIndex, q)
+			if err != nil {
+				return false, "", err
+			}
+			if n := ahead(pj, queued); n >= capacity {
+				return false, fmt.Sprintf("%d jobs of queue %s are ahead, its capacity is %d", n, q, capacity), nil
+			}
+		}
+	}
+	return true, "", nil
+}
+
+// abortSuperseded aborts older triggered or pending runs of the same presubmit for the same
+// refs: a new push made them moot.
+func (r *Reconciler) abortSuperseded(ctx context.Context, pj *prowv1.ProwJob) error {
+	if pj.Spec.Refs == nil {
+		return nil
+	}
+	same, err := r.list(ctx, pj.Namespace, jobIndex, pj.Spec.Job)
+	if err != nil {
+		return err
+	}
+	for i := range same {
+		o := &same[i]
+		if o.Name == pj.Name || o.Complete() || o.Spec.Type != prowv1.PresubmitJob || !earlier(o, pj) || !sameChange(o, pj) {
+			continue
+		}
+		if s := state(o); s != prowv1.TriggeredState && s != prowv1.PendingState {
+			continue
+		}
+		old := o.DeepCopy()
+		patched := old.DeepCopy()
+		patched.Status.State = prowv1.AbortedState
+		patched.Status.Description = fmt.Sprintf("Aborted: superseded by %s.", pj.Name)
+		if err := r.Client.Status().Patch(ctx, patched, client.MergeFromWithOptions(old, client.MergeFromWithOptimisticLock{})); err != nil {
+			return fmt.Errorf("abort superseded %s: %w", o.Name, err)
+		}
+	}
+	return nil
+}
+
+// sameChange reports whether two presubmits test the same org, repo, base ref and pull requests.
+func sameChange(a, b *prowv1.ProwJob) bool {
+	ra, rb := a.Spec.Refs, b.Spec.Refs
+	if ra == nil || rb == nil || ra.Org != rb.Org || ra.Repo != rb.Repo || ra.BaseRef != rb.BaseRef {
+		return false
+	}
+	numbers := func(ps []prowv1.Pull) []int {
+		var n []int
+		for _, p := range ps {
+			n = append(n, p.Number)
+		}
+		slices.Sort(n)
+		return n
+	}
+	return slices.Equal(numbers(ra.Pulls), numbers(rb.Pulls))
+}

@@ -1,0 +1,139 @@
+package plank
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/cluster"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	prowv1 "github.com/prowl-ci/prowl/api/v1"
+	"github.com/prowl-ci/prowl/internal/config"
+)
+
+// Options configure Plank's controller.
+type Options struct {
+	Config func() *config.Config
+	Clock  clock.PassiveClock
+	// BuildIDs hands out build IDs.
+	BuildIDs BuildIDs
+	// Workers is how many ProwJobs are reconciled at once.
+	Workers int
+	// BuildClusters are clusters other than the manager's own, by alias, whose Pods Plank runs.
+	BuildClusters map[string]cluster.Cluster
+}
+
+// Setup adds Plank to mgr: the cache indexes, the controller over ProwJobs and the Pods of every
+// build cluster, and a metric of jobs by state.
+func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Reconciler, error) {
+	for name, fn := range indexers() {
+		if err := mgr.GetFieldIndexer().IndexField(ctx, &prowv1.ProwJob{}, name, fn); err != nil {
+			return nil, fmt.Errorf("index prowjobs: %w", err)
+		}
+	}
+	r := &Reconciler{
+		Client:        mgr.GetClient(),
+		BuildClusters: map[string]client.Client{prowv1.DefaultClusterAlias: mgr.GetClient()},
+		Config:        o.Config,
+		Clock:         o.Clock,
+		BuildIDs:      o.BuildIDs,
+	}
+	for name, c := range o.BuildClusters {
+		if err := mgr.Add(c); err != nil {
+			return nil, err
+		}
+		r.BuildClusters[name] = c.GetClient()
+	}
+	// A Pod is named after its ProwJob, which lives in prowjob_namespace.
+	podToProwJob := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, pod client.Object) []reconcile.Request {
+		if pod.GetLabels()[prowv1.CreatedByProw] != "true" {
+			return nil
+		}
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.Config().ProwJobNamespace, Name: pod.GetName()}}}
+	})
+	b := ctrl.NewControllerManagedBy(mgr).
+		Named("plank").
+		For(&prowv1.ProwJob{}, builder.WithPredicates(predicate.NewPredicateFuncs(func(obj client.Object) bool {
+			return obj.(*prowv1.ProwJob).Spec.Agent == prowv1.KubernetesAgent
+		}))).
+		Watches(&prowv1.ProwJob{}, handler.Funcs{UpdateFunc: r.wakeWaiting}).
+		Watches(&corev1.Pod{}, podToProwJob).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(o.Workers, 1)})
+	for _, c := range o.BuildClusters {
+		b = b.WatchesRawSource(source.Kind(c.GetCache(), client.Object(&corev1.Pod{}), podToProwJob))
+	}
+	if err := b.Complete(r); err != nil {
+		return nil, err
+	}
+	registerStateMetric(mgr.GetCache())
+	return r, nil
+}
+
+// wakeWaiting: when a job leaves pending or finishes, the triggered jobs that may have waited for
+// its slot (same job, same queue, or any when plank.max_concurrency is set) are reconciled.
+func (r *Reconciler) wakeWaiting(ctx context.Context, e event.TypedUpdateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	old, cur := e.ObjectOld.(*prowv1.ProwJob), e.ObjectNew.(*prowv1.ProwJob)
+	if state(old) != prowv1.PendingState || state(cur) == prowv1.PendingState {
+		return
+	}
+	var waiting []prowv1.ProwJob
+	if r.Config().Plank.MaxConcurrency > 0 {
+		waiting, _ = r.list(ctx, cur.Namespace, stateIndex, string(prowv1.TriggeredState))
+	} else {
+		waiting, _ = r.list(ctx, cur.Namespace, jobIndex, cur.Spec.Job)
+		if qn := cur.Spec.JobQueueName; qn != "" {
+			queued, _ := r.list(ctx, cur.Namespace, queueIndex, qn)
+			waiting = append(waiting, queued...)
+		}
+	}
+	for i := range waiting {
+		if state(&waiting[i]) == prowv1.TriggeredState {
+			q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: waiting[i].Namespace, Name: waiting[i].Name}})
+		}
+	}
+}
+
+var registerOnce sync.Once
+
+// registerStateMetric counts ProwJobs by state from the cache at each scrape.
+func registerStateMetric(reader client.Reader) {
+	registerOnce.Do(func() {
+		ctrlmetrics.Registry.MustRegister(&stateCollector{reader: reader, desc: prometheus.NewDesc("prowl_prowjobs", "ProwJobs in the cache, by state.", []string{"state"}, nil)})
+	})
+}
+
+type stateCollector struct {
+	reader client.Reader
+	desc   *prometheus.Desc
+}
+
+func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	var list prowv1.ProwJobList
+	if err := c.reader.List(context.Background(), &list, client.UnsafeDisableDeepCopy); err != nil {
+		return
+	}
+	counts := map[prowv1.ProwJobState]int{}
+	for i := range list.Items {
+		counts[state(&list.Items[i])]++
+	}
+	for s, n := range counts {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), string(s))
+	}
+}
