@@ -6,5 +6,5 @@ cd "$(dirname "$0")/.."
 echo "== prowl checkconfig --config-path examples/config.yaml --job-config-path examples/jobs"
 bin/prowl checkconfig --config-path examples/config.yaml --job-config-path examples/jobs
 echo
-echo "Not built yet: 'prowl up' (control plane, Horologium, Plank and a local node on this machine),"
+echo "Not built yet: 'prowl up' (the local control plane and node that run Horologium and Plank here),"
 echo "which 'make run' will start to run echo-test end to end. See README.md, Status."

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
@@ -72,7 +74,14 @@ func newHarness(t *testing.T, plankConfig string) *harness {
 }
 
 // start starts a manager running Plank; stop it with h.cancel.
-func (h *harness) start(leaderElect bool) *Reconciler {
+func (h *harness) start(leaderElect bool) *Reconciler { return h.startFull(leaderElect, nil) }
+
+// startWith starts a manager running Plank with build clusters besides its own.
+func (h *harness) startWith(clusters map[string]cluster.Cluster) *Reconciler {
+	return h.startFull(false, clusters)
+}
+
+func (h *harness) startFull(leaderElect bool, clusters map[string]cluster.Cluster) *Reconciler {
 	h.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	h.t.Cleanup(cancel)
@@ -92,7 +101,7 @@ func (h *harness) start(leaderElect bool) *Reconciler {
 		h.t.Fatal(err)
 	}
 	h.n++
-	r, err := Setup(ctx, mgr, Options{Config: func() *config.Config { h.mu.Lock(); defer h.mu.Unlock(); return h.cfg }, Clock: h.clock, BuildIDs: ids, Workers: 8})
+	r, err := Setup(ctx, mgr, Options{Config: func() *config.Config { h.mu.Lock(); defer h.mu.Unlock(); return h.cfg }, Clock: h.clock, BuildIDs: ids, Workers: 8, BuildClusters: clusters})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -427,7 +436,8 @@ func TestRestartMidway(t *testing.T) {
 	}
 }
 
-// TestLeaderElection: of two managers, only the leader acts; when it stops, the other takes over.
+// TestLeaderElection: of two managers, only the leader acts (every build ID carries one node
+// number); when the first stops, work goes on.
 func TestLeaderElection(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, "")
@@ -435,8 +445,20 @@ func TestLeaderElection(t *testing.T) {
 	h.start(true)
 	firstCancel := h.cancel
 	h.start(true)
-	h.create("led", nil)
-	h.waitState("led", prowv1.PendingState)
+	nodes := map[int64]bool{}
+	for i := range 6 {
+		name := fmt.Sprintf("led%d", i)
+		h.create(name, nil)
+		pj := h.waitState(name, prowv1.PendingState)
+		id, err := strconv.ParseInt(pj.Status.BuildID, 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes[(id>>12)&0x3ff] = true
+	}
+	if len(nodes) != 1 {
+		t.Errorf("build IDs from %d nodes while two managers ran: both acted", len(nodes))
+	}
 	firstCancel()
 	h.create("after", nil)
 	h.waitState("after", prowv1.PendingState)

@@ -3,6 +3,11 @@
 package main
 
 import (
+	"context"
+
+	"github.com/go-logr/logr"
+	ctrl "sigs.k8s.io/controller-runtime"
+
 	"flag"
 	"fmt"
 	"os"
@@ -16,12 +21,15 @@ import (
 	"github.com/prowl-ci/prowl/bench/configload"
 	"github.com/prowl-ci/prowl/bench/decoratejobs"
 	"github.com/prowl-ci/prowl/bench/horologiumpass"
+	"github.com/prowl-ci/prowl/bench/plankburst"
 	"github.com/prowl-ci/prowl/bench/podutilsbench"
+	"github.com/prowl-ci/prowl/internal/testutil"
 )
 
 func main() {
 	runs := flag.Int("runs", 7, "timed runs per measurement; the median is reported")
 	flag.Parse()
+	ctrl.SetLogger(logr.Discard())
 	root, err := os.Getwd()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -43,7 +51,7 @@ func main() {
 	}
 	fmt.Printf("Prowl benchmarks on %s/%s, %d CPUs (%s)\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())
 	var results []bench.Result
-	for _, b := range []func(root string, runs int) (bench.Result, error){configLoad, decorateJobs, horologiumPass, entrypointTrue, entrypoint100MB, sidecarUpload, censorMemory} {
+	for _, b := range []func(root string, runs int) (bench.Result, error){configLoad, decorateJobs, horologiumPass, plankBurst, entrypointTrue, entrypoint100MB, sidecarUpload, censorMemory} {
 		r, err := b(root, *runs)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "skipped: %v\n", err)
@@ -139,6 +147,46 @@ func horologiumPass(root string, runs int) (bench.Result, error) {
 		Name: "horologium pass: 1,335 periodics, 50,000 ProwJobs in the cache", Prowl: prowl.Median, Baseline: base.Median,
 		Ratio: float64(prowl.Median) / float64(base.Median), Target: "≤ 100 ms", Met: prowl.Median <= 100*time.Millisecond,
 		Notes: fmt.Sprintf("%d allocs, %.1f MiB allocated per pass; baseline lists and groups every ProwJob, as Prow's Horologium does", prowl.Allocs, float64(prowl.AllocBytes)/(1<<20)),
+	}, nil
+}
+
+// plankBurst runs 2,000 ProwJobs through Plank and through a plain client-go loop against one
+// real API server, then a burst of 500 for Plank's latency.
+func plankBurst(_ string, _ int) (bench.Result, error) {
+	env, err := testutil.StartEnv()
+	if err != nil {
+		return bench.Result{}, fmt.Errorf("plank burst needs the control plane (make bench builds it): %w", err)
+	}
+	defer env.Stop()
+	ctx := context.Background()
+	prowl, err := plankburst.Plank(ctx, env, 2000)
+	if err != nil {
+		return bench.Result{}, err
+	}
+	base, err := plankburst.Baseline(ctx, env, 2000)
+	if err != nil {
+		return bench.Result{}, err
+	}
+	burst, err := plankburst.Plank(ctx, env, 500)
+	if err != nil {
+		return bench.Result{}, err
+	}
+	prowlBin := filepath.Join(filepath.Dir(rssBinary), "prowl")
+	if out, err := exec.Command("go", "build", "-o", prowlBin, "./cmd/prowl").CombinedOutput(); err != nil {
+		return bench.Result{}, fmt.Errorf("build prowl: %w\n%s", err, out)
+	}
+	rss, err := plankburst.ManagerRSS(ctx, env, prowlBin, 20000)
+	if err != nil {
+		return bench.Result{}, err
+	}
+	throughput := float64(base.Total) / float64(prowl.Total)
+	return bench.Result{
+		Name: "plank: 2,000 ProwJobs at once → every Pod created, every ProwJob pending (envtest)", Prowl: prowl.Total, Baseline: base.Total,
+		Ratio:  float64(prowl.Total) / float64(base.Total),
+		Met:    throughput >= 0.8 && burst.P99 <= 5*time.Second && rss <= 300,
+		Target: "throughput ≥ 0.8 of the plain loop; p99 ≤ 5 s for a burst of 500; RSS ≤ 300 MB with 20,000 ProwJobs cached",
+		Notes: fmt.Sprintf("throughput %.2f× the loop; 2,000: %s (%.0f jobs/s); loop: %s; burst of 500: %s; %d QPS, burst %d, %d workers on both sides; controller-manager peak RSS with 20,000 ProwJobs cached %.0f MB",
+			throughput, prowl, 2000/prowl.Total.Seconds(), base, burst, plankburst.QPS, plankburst.Burst, plankburst.Workers, rss),
 	}, nil
 }
 
