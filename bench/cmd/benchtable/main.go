@@ -157,7 +157,7 @@ func plankBurst(_ string, _ int) (bench.Result, error) {
 	if err != nil {
 		return bench.Result{}, fmt.Errorf("plank burst needs the control plane (make bench builds it): %w", err)
 	}
-	defer env.Stop()
+	defer func() { _ = env.Stop() }()
 	ctx := context.Background()
 	prowl, err := plankburst.Plank(ctx, env, 2000)
 	if err != nil {
