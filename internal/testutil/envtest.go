@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -15,6 +14,7 @@ import (
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/config/crd"
+	"github.com/prowl-ci/prowl/internal/controlplane"
 )
 
 // Env is a running kube-apiserver and etcd with the ProwJob CRD and its admission policy installed.
@@ -33,19 +33,7 @@ func ControlPlaneAssets() (string, error) {
 	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
 		return dir, nil
 	}
-	version, err := os.ReadFile(filepath.Join(RepoRoot(), "hack", "controlplane", "VERSION"))
-	if err != nil {
-		return "", err
-	}
-	cache := os.Getenv("PROWL_CACHE")
-	if cache == "" {
-		base, err := os.UserCacheDir()
-		if err != nil {
-			return "", err
-		}
-		cache = filepath.Join(base, "prowl")
-	}
-	dir := filepath.Join(cache, "bin", strings.TrimSpace(string(version)))
+	dir := controlplane.DefaultAssets()
 	if _, err := os.Stat(filepath.Join(dir, "kube-apiserver")); err != nil {
 		return "", fmt.Errorf("no kube-apiserver in %s: run `make test`, or hack/controlplane/build.sh, which builds it", dir)
 	}

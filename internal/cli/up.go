@@ -1,0 +1,148 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/prowl-ci/prowl/examples"
+	"github.com/prowl-ci/prowl/internal/config"
+	"github.com/prowl-ci/prowl/internal/controlplane"
+	"github.com/prowl-ci/prowl/internal/horologium"
+	"github.com/prowl-ci/prowl/internal/jobs"
+	"github.com/prowl-ci/prowl/internal/plank"
+)
+
+func init() { subcommands = append(subcommands, newUpCommand) }
+
+func newUpCommand(stdout, stderr io.Writer) *cobra.Command {
+	var cfgFlags configFlags
+	var kubeconfig, dataDir string
+	cmd := &cobra.Command{
+		Use:   "up [--config-path FILE --job-config-path DIR] [--kubeconfig FILE] [--data-dir DIR]",
+		Short: "Run Prowl in one process: a local control plane (or your cluster), Horologium and Plank",
+		Long: `up runs Horologium and Plank in one process. Without --kubeconfig it first starts a local
+kube-apiserver and etcd on loopback (the binaries make controlplane builds), keeping their data in
+--data-dir so a restart keeps every ProwJob, and writes an admin kubeconfig there. Without config
+flags it runs the embedded examples (the seed's echo-test periodic). Ctrl-C stops everything.
+
+Not yet: the local node that runs Pods on this machine. Locally, ProwJobs are created and their Pods
+made, but nothing runs the Pods; with --kubeconfig for a real cluster, jobs run end to end.`,
+		Example: `  prowl up
+  prowl up --config-path config.yaml --job-config-path jobs/ --kubeconfig ~/.kube/config`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctrl.SetLogger(zap.New(zap.WriteTo(stderr)))
+			ctx := cmd.Context()
+			if dataDir == "" {
+				home, err := os.UserHomeDir()
+				if err != nil {
+					return err
+				}
+				dataDir = filepath.Join(home, ".local", "share", "prowl")
+			}
+			if err := os.MkdirAll(dataDir, 0o700); err != nil {
+				return err
+			}
+			if cfgFlags.configPath == "" && cfgFlags.jobConfigPath == "" {
+				dir := filepath.Join(dataDir, "examples")
+				if err := writeExamples(dir); err != nil {
+					return err
+				}
+				cfgFlags.configPath, cfgFlags.jobConfigPath = filepath.Join(dir, "config.yaml"), filepath.Join(dir, "jobs")
+				fmt.Fprintf(stdout, "config: the embedded examples, written to %s\n", dir)
+			}
+			agent, warnings, err := config.NewAgent(cfgFlags.options(false))
+			for _, w := range warnings {
+				fmt.Fprintf(stderr, "warning: %v\n", w)
+			}
+			if err != nil {
+				return fmt.Errorf("load config:\n%w", err)
+			}
+			agent.OnError = func(err error) { fmt.Fprintf(stderr, "config: %v\n", err) }
+			c := agent.Config()
+			var mgrFlags managerFlags
+			mgrFlags.kubeconfig, mgrFlags.qps, mgrFlags.burst = kubeconfig, 300, 600
+			if kubeconfig == "" {
+				fmt.Fprintln(stdout, "starting the local control plane (kube-apiserver and etcd on loopback)...")
+				cp, err := controlplane.Start(ctx, controlplane.Options{DataDir: dataDir, Namespaces: []string{c.ProwJobNamespace, c.PodNamespace}})
+				if err != nil {
+					return err
+				}
+				defer func() {
+					fmt.Fprintln(stdout, "stopping the local control plane")
+					_ = cp.Stop()
+				}()
+				mgrFlags.kubeconfig = cp.Kubeconfig
+				fmt.Fprintf(stdout, "kubeconfig: %s\n  kubectl --kubeconfig %s get prowjobs\n", cp.Kubeconfig, cp.Kubeconfig)
+			}
+			restCfg, err := mgrFlags.restConfig()
+			if err != nil {
+				return err
+			}
+			scheme, err := Scheme()
+			if err != nil {
+				return err
+			}
+			mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
+				Scheme:                 scheme,
+				Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{c.ProwJobNamespace: {}, c.PodNamespace: {}}},
+				Metrics:                metricsserver.Options{BindAddress: "0"},
+				HealthProbeBindAddress: "0",
+			})
+			if err != nil {
+				return err
+			}
+			if _, err := horologium.Setup(ctx, mgr, agent, clock.RealClock{}); err != nil {
+				return err
+			}
+			ids, err := jobs.NewBuildIDs(-1)
+			if err != nil {
+				return err
+			}
+			if _, err := plank.Setup(ctx, mgr, plank.Options{Config: agent.Config, Clock: clock.RealClock{}, BuildIDs: ids, Workers: 16}); err != nil {
+				return err
+			}
+			go func() { _ = agent.Watch(ctx, 200*time.Millisecond) }()
+			fmt.Fprintf(stdout, "running Horologium and Plank on %d periodics, %d presubmits' repos, %d postsubmits' repos; Ctrl-C stops\n",
+				len(c.Periodics), len(c.PresubmitsStatic), len(c.PostsubmitsStatic))
+			if err := mgr.Start(ctx); err != nil && !errors.Is(err, ctx.Err()) {
+				return err
+			}
+			return nil
+		},
+	}
+	cfgFlags.add(cmd)
+	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "use this cluster instead of starting a local control plane")
+	cmd.Flags().StringVar(&dataDir, "data-dir", "", "where the local control plane keeps its data and kubeconfig (default ~/.local/share/prowl)")
+	return cmd
+}
+
+// writeExamples writes the embedded example config into dir.
+func writeExamples(dir string) error {
+	return fs.WalkDir(examples.Files, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dir, p)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		data, err := examples.Files.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, 0o644)
+	})
+}

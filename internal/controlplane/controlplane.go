@@ -1,0 +1,142 @@
+// Package controlplane starts and stops a local kube-apiserver and etcd, listening on loopback
+// only, with the ProwJob CRD, its admission policy and Prow's namespaces installed. etcd keeps its
+// data under a data directory, so a restart keeps every ProwJob.
+package controlplane
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	prowv1 "github.com/prowl-ci/prowl/api/v1"
+	"github.com/prowl-ci/prowl/config/crd"
+)
+
+// Version is the control plane's build, as hack/controlplane/VERSION names it.
+const Version = "k8s-v1.37.2-etcd-v3.7.0"
+
+// Options say where the binaries and the data are.
+type Options struct {
+	// Assets holds kube-apiserver and etcd; default the cache hack/controlplane/build.sh fills.
+	Assets string
+	// DataDir holds etcd's data and the admin kubeconfig.
+	DataDir string
+	// Namespaces are created at start (prowjob_namespace and pod_namespace).
+	Namespaces []string
+}
+
+// ControlPlane is a running local control plane.
+type ControlPlane struct {
+	env *envtest.Environment
+	// Config reaches the API server as an administrator.
+	Config *rest.Config
+	// Kubeconfig is the admin kubeconfig's path, <data-dir>/kubeconfig.
+	Kubeconfig string
+}
+
+// DefaultAssets is where hack/controlplane/build.sh puts the binaries: $PROWL_CACHE, else
+// ~/.cache/prowl, then bin/<version>.
+func DefaultAssets() string {
+	cache := os.Getenv("PROWL_CACHE")
+	if cache == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			base = filepath.Join(os.Getenv("HOME"), ".cache")
+		}
+		cache = filepath.Join(base, "prowl")
+	}
+	return filepath.Join(cache, "bin", Version)
+}
+
+// Start starts etcd and kube-apiserver, installs the CRD, the admission policy and the
+// namespaces, and writes the admin kubeconfig.
+func Start(ctx context.Context, o Options) (*ControlPlane, error) {
+	if o.Assets == "" {
+		o.Assets = DefaultAssets()
+	}
+	for _, bin := range []string{"kube-apiserver", "etcd"} {
+		if _, err := os.Stat(filepath.Join(o.Assets, bin)); err != nil {
+			return nil, fmt.Errorf("no %s in %s: build the control plane first with `make controlplane` (hack/controlplane/build.sh; about 7 minutes, once)", bin, o.Assets)
+		}
+	}
+	etcdDir := filepath.Join(o.DataDir, "etcd")
+	if err := os.MkdirAll(etcdDir, 0o700); err != nil {
+		return nil, err
+	}
+	prowJobs, err := crd.ProwJobs()
+	if err != nil {
+		return nil, err
+	}
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, prowv1.AddToScheme, apiextensionsv1.AddToScheme} {
+		if err := add(scheme); err != nil {
+			return nil, err
+		}
+	}
+	env := &envtest.Environment{
+		BinaryAssetsDirectory:    o.Assets,
+		CRDs:                     []*apiextensionsv1.CustomResourceDefinition{prowJobs},
+		Scheme:                   scheme,
+		ControlPlaneStartTimeout: time.Minute,
+		ControlPlane:             envtest.ControlPlane{Etcd: &envtest.Etcd{DataDir: etcdDir}},
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		return nil, fmt.Errorf("start the control plane: %w", err)
+	}
+	cp := &ControlPlane{env: env, Config: cfg}
+	if err := cp.install(ctx, scheme, o.Namespaces); err != nil {
+		_ = env.Stop()
+		return nil, err
+	}
+	user, err := env.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
+	if err == nil {
+		var data []byte
+		if data, err = user.KubeConfig(); err == nil {
+			cp.Kubeconfig = filepath.Join(o.DataDir, "kubeconfig")
+			err = os.WriteFile(cp.Kubeconfig, data, 0o600)
+		}
+	}
+	if err != nil {
+		_ = env.Stop()
+		return nil, fmt.Errorf("write the admin kubeconfig: %w", err)
+	}
+	return cp, nil
+}
+
+func (cp *ControlPlane) install(ctx context.Context, scheme *runtime.Scheme, namespaces []string) error {
+	c, err := client.New(cp.Config, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	policy, binding, err := crd.BuildClusterPolicy()
+	if err != nil {
+		return err
+	}
+	var objs []client.Object
+	for _, ns := range namespaces {
+		objs = append(objs, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
+	}
+	for _, obj := range append(objs, policy, binding) {
+		if err := c.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("install %s: %w", strings.ToLower(fmt.Sprintf("%T", obj)), err)
+		}
+	}
+	return nil
+}
+
+// Stop stops the API server and etcd; the data stays for the next Start.
+func (cp *ControlPlane) Stop() error { return cp.env.Stop() }

@@ -1,0 +1,89 @@
+package controlplane_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	prowv1 "github.com/prowl-ci/prowl/api/v1"
+	. "github.com/prowl-ci/prowl/internal/controlplane"
+	"github.com/prowl-ci/prowl/internal/testutil"
+)
+
+func TestVersionMatchesTheBuildScript(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(testutil.RepoRoot(), "hack", "controlplane", "VERSION"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(raw)); got != Version {
+		t.Errorf("hack/controlplane/VERSION says %s, the package %s", got, Version)
+	}
+}
+
+// TestRestartKeepsProwJobs starts the control plane, creates a ProwJob through the written
+// kubeconfig, stops it, starts it again on the same data dir and finds the ProwJob.
+func TestRestartKeepsProwJobs(t *testing.T) {
+	assets, err := testutil.ControlPlaneAssets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ctx := context.Background()
+	opts := Options{Assets: assets, DataDir: dir, Namespaces: []string{"default", "test-pods"}}
+	cp, err := Start(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := kubeconfigClient(t, cp.Kubeconfig)
+	pj := &prowv1.ProwJob{ObjectMeta: metav1.ObjectMeta{Name: "kept", Namespace: "default"}, Spec: prowv1.ProwJobSpec{Type: prowv1.PeriodicJob, Job: "echo-test"}}
+	if err := c.Create(ctx, pj); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Get(ctx, client.ObjectKey{Name: "test-pods"}, &corev1.Namespace{}); err != nil {
+		t.Errorf("namespace test-pods: %v", err)
+	}
+	if err := cp.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	cp, err = Start(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cp.Stop() }()
+	c = kubeconfigClient(t, cp.Kubeconfig)
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "kept"}, &prowv1.ProwJob{}); err != nil {
+		t.Errorf("after a restart on the same data dir: %v", err)
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", cp.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(cfg.Host, "127.0.0.1") && !strings.Contains(cfg.Host, "localhost") {
+		t.Errorf("the API server listens on %s, not loopback", cfg.Host)
+	}
+}
+
+func kubeconfigClient(t *testing.T, path string) client.Client {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = prowv1.AddToScheme(scheme)
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
