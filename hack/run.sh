@@ -1,11 +1,9 @@
 #!/usr/bin/env bash
-# `make run`: the README's first command. Until the local node exists (issue 8), it checks the
-# example config (the seed's echo-test periodic) with the built prowl and says what is still missing.
+# `make run`: the README's first command. Runs Prowl on this machine with the embedded examples:
+# a local control plane, Horologium, Plank and the local node run the seed's echo-test periodic.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-echo "== prowl checkconfig --config-path examples/config.yaml --job-config-path examples/jobs"
-bin/prowl checkconfig --config-path examples/config.yaml --job-config-path examples/jobs
-echo
-echo "'prowl up' starts a local control plane with Horologium and Plank: echo-test's ProwJob and Pod"
-echo "are created, but the local node that runs Pods on this machine is not built yet, so 'make run'"
-echo "does not start it. Try: bin/prowl up --data-dir /tmp/prowl   (Ctrl-C stops; see README.md, Status)."
+data="${PROWL_DATA_DIR:-$HOME/.local/share/prowl}"
+echo "Starting Prowl with the examples; data in $data. Ctrl-C stops."
+echo "In another terminal: $(hack/controlplane/build.sh)/kubectl --kubeconfig $data/kubeconfig get prowjobs"
+exec bin/prowl up --data-dir "$data"

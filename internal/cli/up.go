@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,6 +22,7 @@ import (
 	"github.com/prowl-ci/prowl/internal/controlplane"
 	"github.com/prowl-ci/prowl/internal/horologium"
 	"github.com/prowl-ci/prowl/internal/jobs"
+	"github.com/prowl-ci/prowl/internal/localnode"
 	"github.com/prowl-ci/prowl/internal/plank"
 )
 
@@ -37,8 +39,9 @@ kube-apiserver and etcd on loopback (the binaries make controlplane builds), kee
 --data-dir so a restart keeps every ProwJob, and writes an admin kubeconfig there. Without config
 flags it runs the embedded examples (the seed's echo-test periodic). Ctrl-C stops everything.
 
-Not yet: the local node that runs Pods on this machine. Locally, ProwJobs are created and their Pods
-made, but nothing runs the Pods; with --kubeconfig for a real cluster, jobs run end to end.`,
+Locally a node runs each Pod's containers as processes on this machine (as root, each in a mount
+namespace of its own where its volumes appear; images are not pulled) with the pod utilities built
+beside prowl. With --kubeconfig it uses that cluster and starts no node.`,
 		Example: `  prowl up
   prowl up --config-path config.yaml --job-config-path jobs/ --kubeconfig ~/.kube/config`,
 		Args: cobra.NoArgs,
@@ -57,7 +60,7 @@ made, but nothing runs the Pods; with --kubeconfig for a real cluster, jobs run 
 			}
 			if cfgFlags.configPath == "" && cfgFlags.jobConfigPath == "" {
 				dir := filepath.Join(dataDir, "examples")
-				if err := writeExamples(dir); err != nil {
+				if err := writeExamples(dir, dataDir); err != nil {
 					return err
 				}
 				cfgFlags.configPath, cfgFlags.jobConfigPath = filepath.Join(dir, "config.yaml"), filepath.Join(dir, "jobs")
@@ -114,6 +117,18 @@ made, but nothing runs the Pods; with --kubeconfig for a real cluster, jobs run 
 			if _, err := plank.Setup(ctx, mgr, plank.Options{Config: agent.Config, Clock: clock.RealClock{}, BuildIDs: ids, Workers: 16}); err != nil {
 				return err
 			}
+			if kubeconfig == "" {
+				self, err := os.Executable()
+				if err != nil {
+					return err
+				}
+				node := &localnode.Node{Name: "prowl-local", Namespace: c.PodNamespace, Client: mgr.GetClient(),
+					DataDir: filepath.Join(dataDir, "node"), Utilities: filepath.Dir(self), Self: self}
+				if err := node.Setup(mgr); err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "local node prowl-local runs the Pods of %s on this machine; artifacts go where the decoration config says (the examples: file://%s/artifacts)\n", c.PodNamespace, dataDir)
+			}
 			go func() { _ = agent.Watch(ctx, 200*time.Millisecond) }()
 			fmt.Fprintf(stdout, "running Horologium and Plank on %d periodics, %d presubmits' repos, %d postsubmits' repos; Ctrl-C stops\n",
 				len(c.Periodics), len(c.PresubmitsStatic), len(c.PostsubmitsStatic))
@@ -129,8 +144,9 @@ made, but nothing runs the Pods; with --kubeconfig for a real cluster, jobs run 
 	return cmd
 }
 
-// writeExamples writes the embedded example config into dir.
-func writeExamples(dir string) error {
+// writeExamples writes the embedded example config into dir, with the data dir in place of
+// PROWL_DATA_DIR (where artifacts go).
+func writeExamples(dir, dataDir string) error {
 	return fs.WalkDir(examples.Files, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -143,6 +159,6 @@ func writeExamples(dir string) error {
 		if err != nil {
 			return err
 		}
-		return os.WriteFile(target, data, 0o644)
+		return os.WriteFile(target, []byte(strings.ReplaceAll(string(data), "PROWL_DATA_DIR", dataDir)), 0o644)
 	})
 }

@@ -37,8 +37,8 @@ type harness struct {
 func loadJobs(t *testing.T, ns, jobs string) *config.Config {
 	t.Helper()
 	dir := t.TempDir()
-	// The examples' decoration defaults (the seed's), in the test's own namespace.
-	example, err := os.ReadFile(filepath.Join(testutil.RepoRoot(), "examples", "config.yaml"))
+	// The seed's decoration defaults, in the test's own namespace.
+	example, err := os.ReadFile(testutil.Seed("prow-config.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ func testBuilder(c *config.Config) Builder {
 
 func loadExamples(t *testing.T, jobs string) *config.Config {
 	t.Helper()
-	c, _, err := config.Load(config.Options{ConfigPath: filepath.Join(testutil.RepoRoot(), "examples", "config.yaml"), JobConfigPath: jobs})
+	c, _, err := config.Load(config.Options{ConfigPath: testutil.Seed("prow-config.yaml"), JobConfigPath: jobs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func toMap(t *testing.T, v any) map[string]any {
 }
 
 // TestSeedPeriodic: the seed's job config, with the decoration defaults the seed's ProwJob shows
-// (examples/config.yaml), makes the seed's ProwJob.
+// (testdata/seed/prow-config.yaml), makes the seed's ProwJob.
 func TestSeedPeriodic(t *testing.T) {
 	t.Parallel()
 	c := loadExamples(t, testutil.Seed("periodic-config.yaml"))

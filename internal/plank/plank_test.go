@@ -43,7 +43,7 @@ type harness struct {
 func loadConfig(t *testing.T, ns, prowConfig string) *config.Config {
 	t.Helper()
 	dir := t.TempDir()
-	example, err := os.ReadFile(filepath.Join(testutil.RepoRoot(), "examples", "config.yaml"))
+	example, err := os.ReadFile(testutil.Seed("prow-config.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,13 +4,15 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -18,7 +20,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
-	"github.com/prowl-ci/prowl/internal/cli"
 	"github.com/prowl-ci/prowl/internal/testutil"
 )
 
@@ -39,25 +40,116 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// TestUpRunsTheSeedsPeriodic: `prowl up` with no config starts a local control plane and runs the
-// embedded examples: Horologium creates echo-test's ProwJob and Plank its decorated Pod. The local
-// node that would run the Pod does not exist yet, so the test stops there.
-func TestUpRunsTheSeedsPeriodic(t *testing.T) {
+// TestUpRunsJobsToTheirEnd: `prowl up` starts a local control plane and node and runs the seed's
+// echo-test to success, with its log and finished.json in the file bucket, and a job whose
+// command exits 1 to failure.
+func TestUpRunsJobsToTheirEnd(t *testing.T) {
 	if _, err := testutil.ControlPlaneAssets(); err != nil {
 		t.Fatal(err)
 	}
+	if os.Geteuid() != 0 {
+		t.Skip("skipping: the local node runs containers in mount namespaces, which needs root")
+	}
+	// The node runs the pod utilities built beside prowl: build them all into one directory and
+	// run that prowl.
+	bin := t.TempDir()
+	build := exec.Command("go", "build", "-o", bin+"/", "./cmd/...")
+	build.Dir = testutil.RepoRoot()
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
 	dataDir := t.TempDir()
+	jobs := filepath.Join(dataDir, "jobs.yaml")
+	seed, err := os.ReadFile(testutil.Seed("periodic-config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	failing := "- interval: 60m\n  name: fail-test\n  decorate: true\n  spec:\n    containers:\n    - image: alpine\n      command: [/bin/sh, -c, 'echo failing; exit 1']\n"
+	if err := os.WriteFile(jobs, append(seed, failing...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	example, err := os.ReadFile(filepath.Join(testutil.RepoRoot(), "examples", "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dataDir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(strings.ReplaceAll(string(example), "PROWL_DATA_DIR", dataDir)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stdout, stderr syncBuffer
-	done := make(chan int, 1)
-	go func() { done <- cli.Execute(ctx, []string{"up", "--data-dir", dataDir}, &stdout, &stderr) }()
+	up := exec.CommandContext(ctx, filepath.Join(bin, "prowl"), "up", "--data-dir", dataDir, "--config-path", cfgPath, "--job-config-path", jobs)
+	up.Stdout, up.Stderr = &stdout, &stderr
+	up.Cancel = func() error { return up.Process.Signal(os.Interrupt) }
+	if err := up.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- up.Wait() }()
 
 	kubeconfig := filepath.Join(dataDir, "kubeconfig")
+	c := waitForClient(t, ctx, kubeconfig, exited, &stdout, &stderr)
+	final := map[string]prowv1.ProwJob{}
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		var list prowv1.ProwJobList
+		if err := c.List(ctx, &list, client.InNamespace("default")); err != nil {
+			return false, nil
+		}
+		for _, pj := range list.Items {
+			if pj.Complete() {
+				final[pj.Spec.Job] = pj
+			}
+		}
+		return len(final) == 2, nil
+	})
+	if err != nil {
+		t.Fatalf("jobs did not finish: %v\n%s", final, stderr.String())
+	}
+	echo, fail := final["echo-test"], final["fail-test"]
+	if echo.Status.State != prowv1.SuccessState || fail.Status.State != prowv1.FailureState {
+		t.Fatalf("echo-test %s (%s), fail-test %s (%s)", echo.Status.State, echo.Status.Description, fail.Status.State, fail.Status.Description)
+	}
+	dir := filepath.Join(dataDir, "artifacts", "logs", "echo-test", echo.Status.BuildID)
+	for _, f := range []string{"started.json", "build-log.txt", "finished.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	log, _ := os.ReadFile(filepath.Join(dir, "build-log.txt"))
+	if !strings.Contains(string(log), time.Now().UTC().Format("2006")) {
+		t.Errorf("build-log.txt lacks date's output: %q", log)
+	}
+	var finished struct {
+		Passed bool `json:"passed"`
+	}
+	raw, _ := os.ReadFile(filepath.Join(dir, "finished.json"))
+	if err := json.Unmarshal(raw, &finished); err != nil || !finished.Passed {
+		t.Errorf("finished.json %s", raw)
+	}
+	failLog, _ := os.ReadFile(filepath.Join(dataDir, "artifacts", "logs", "fail-test", fail.Status.BuildID, "build-log.txt"))
+	if !strings.Contains(string(failLog), "failing") {
+		t.Errorf("fail-test's build-log.txt: %q", failLog)
+	}
+	cancel()
+	select {
+	case err := <-exited:
+		// Wait reports the cancelled context; the exit code says how prowl up took Ctrl-C.
+		t.Logf("prowl up stopped: %v", err)
+		if code := up.ProcessState.ExitCode(); code != 0 {
+			t.Errorf("prowl up exited %d after Ctrl-C:\n%s", code, stderr.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("prowl up did not stop on Ctrl-C")
+	}
+}
+
+func waitForClient(t *testing.T, ctx context.Context, kubeconfig string, exited chan error, stdout, stderr *syncBuffer) client.Client {
+	t.Helper()
 	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(context.Context) (bool, error) {
 		select {
-		case code := <-done:
-			t.Fatalf("prowl up exited %d early:\n%s\n%s", code, stdout.String(), stderr.String())
+		case err := <-exited:
+			t.Fatalf("prowl up exited early (%v):\n%s\n%s", err, stdout.String(), stderr.String())
 		default:
 		}
 		_, err := os.Stat(kubeconfig)
@@ -77,35 +169,5 @@ func TestUpRunsTheSeedsPeriodic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pj prowv1.ProwJob
-	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		var list prowv1.ProwJobList
-		if err := c.List(ctx, &list, client.InNamespace("default")); err != nil || len(list.Items) == 0 {
-			return false, nil
-		}
-		pj = list.Items[0]
-		return pj.Status.State == prowv1.PendingState, nil
-	})
-	if err != nil {
-		t.Fatalf("echo-test never became pending: %+v\n%s", pj.Status, stderr.String())
-	}
-	if pj.Spec.Job != "echo-test" || pj.Status.BuildID == "" {
-		t.Errorf("ProwJob %+v", pj)
-	}
-	var pod corev1.Pod
-	if err := c.Get(ctx, client.ObjectKey{Namespace: "test-pods", Name: pj.Name}, &pod); err != nil {
-		t.Fatalf("no Pod for the ProwJob: %v", err)
-	}
-	if len(pod.Spec.InitContainers) != 2 || pod.Spec.Containers[0].Command[0] != "/tools/entrypoint" {
-		t.Errorf("the Pod is not decorated: %+v", pod.Spec)
-	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Errorf("prowl up exited %d after Ctrl-C:\n%s", code, stderr.String())
-		}
-	case <-time.After(time.Minute):
-		t.Fatal("prowl up did not stop")
-	}
+	return c
 }

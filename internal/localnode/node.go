@@ -1,0 +1,333 @@
+// Package localnode runs Pods on this machine, as a kubelet would, so that the whole system runs
+// with no cluster: it registers a Node, binds the pod namespace's unscheduled Pods to it, runs
+// each Pod's init containers one at a time and then its containers together, each as a process
+// in a mount namespace of its own where every volume appears at its mountPath, and writes Pod
+// status back. Images are not pulled: processes run on the host's filesystem.
+package localnode
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+)
+
+// Node runs the Pods of one namespace on this machine.
+type Node struct {
+	Name      string
+	Namespace string
+	Client    client.Client
+	// DataDir holds each Pod's volumes and logs.
+	DataDir string
+	// Utilities holds the pod utility binaries (clonerefs, initupload, entrypoint, sidecar) that
+	// run for commands /clonerefs, /initupload, /entrypoint and /sidecar.
+	Utilities string
+	// Self is the prowl binary, re-run as `prowl localnode-exec` to set up a container's mounts.
+	Self string
+
+	mu      sync.Mutex
+	running map[types.UID]*podRun
+	warned  sync.Once
+}
+
+type podRun struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	mu     sync.Mutex
+	procs  map[string]*os.Process
+}
+
+// Setup registers the node's reconciler over the namespace's Pods.
+func (n *Node) Setup(mgr ctrl.Manager) error {
+	n.running = map[types.UID]*podRun{}
+	if err := mgr.Add(n); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).Named("localnode").
+		For(&corev1.Pod{}, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetNamespace() == n.Namespace }))).
+		Complete(n)
+}
+
+// NeedLeaderElection is false: a node runs whether or not its process leads.
+func (n *Node) NeedLeaderElection() bool { return false }
+
+// Start registers the Node and ends the Pods a previous run of this node left running: their
+// processes died with it, so none may stay Running forever; Plank revives them.
+func (n *Node) Start(ctx context.Context) error {
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n.Name, Labels: map[string]string{"kubernetes.io/hostname": n.Name}}}
+	if err := n.Client.Create(ctx, node); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("register node %s: %w", n.Name, err)
+	}
+	if err := n.Client.Get(ctx, client.ObjectKeyFromObject(node), node); err == nil {
+		node.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "ProwlLocalNode", LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}}
+		_ = n.Client.Status().Update(ctx, node)
+	}
+	var pods corev1.PodList
+	if err := n.Client.List(ctx, &pods, client.InNamespace(n.Namespace)); err == nil {
+		for i := range pods.Items {
+			p := &pods.Items[i]
+			if p.Spec.NodeName == n.Name && (p.Status.Phase == corev1.PodRunning || p.Status.Phase == corev1.PodPending) && !n.isRunning(p.UID) {
+				n.setStatus(ctx, p, func(s *corev1.PodStatus) {
+					s.Phase, s.Reason, s.Message = corev1.PodFailed, "NodeRestarted", "The local node restarted while the Pod ran."
+				})
+			}
+		}
+	}
+	<-ctx.Done()
+	n.mu.Lock()
+	runs := make([]*podRun, 0, len(n.running))
+	for _, r := range n.running {
+		runs = append(runs, r)
+	}
+	n.mu.Unlock()
+	for _, r := range runs {
+		r.cancel()
+		<-r.done
+	}
+	return nil
+}
+
+func (n *Node) isRunning(uid types.UID) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	_, ok := n.running[uid]
+	return ok
+}
+
+// Reconcile binds an unscheduled Pod, starts a bound one, and stops and removes a deleted one.
+func (n *Node) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	pod := &corev1.Pod{}
+	if err := n.Client.Get(ctx, req.NamespacedName, pod); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	switch {
+	case pod.DeletionTimestamp != nil:
+		n.stop(pod)
+		zero := int64(0)
+		return ctrl.Result{}, client.IgnoreNotFound(n.Client.Delete(ctx, pod, &client.DeleteOptions{GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &pod.UID}}))
+	case pod.Spec.NodeName == "":
+		binding := &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID}, Target: corev1.ObjectReference{Kind: "Node", Name: n.Name}}
+		if err := n.Client.SubResource("binding").Create(ctx, pod, binding); err != nil && !apierrors.IsConflict(err) {
+			return ctrl.Result{}, fmt.Errorf("bind pod %s: %w", pod.Name, err)
+		}
+		return ctrl.Result{}, nil
+	case pod.Spec.NodeName == n.Name && (pod.Status.Phase == "" || pod.Status.Phase == corev1.PodPending) && !n.isRunning(pod.UID):
+		n.warned.Do(func() {
+			logr.FromContextOrDiscard(ctx).Info("the local node does not pull images: containers run on this machine's filesystem")
+		})
+		n.start(pod.DeepCopy())
+	}
+	return ctrl.Result{}, nil
+}
+
+func (n *Node) start(pod *corev1.Pod) {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &podRun{cancel: cancel, done: make(chan struct{}), procs: map[string]*os.Process{}}
+	n.mu.Lock()
+	n.running[pod.UID] = r
+	n.mu.Unlock()
+	go func() {
+		defer close(r.done)
+		n.run(ctx, r, pod)
+	}()
+}
+
+// stop ends a deleted Pod's processes: SIGTERM, then SIGKILL after its grace period.
+func (n *Node) stop(pod *corev1.Pod) {
+	n.mu.Lock()
+	r, ok := n.running[pod.UID]
+	n.mu.Unlock()
+	if !ok {
+		return
+	}
+	grace := 30 * time.Second
+	if pod.Spec.TerminationGracePeriodSeconds != nil {
+		grace = time.Duration(*pod.Spec.TerminationGracePeriodSeconds) * time.Second
+	}
+	r.signal(syscall.SIGTERM)
+	select {
+	case <-r.done:
+	case <-time.After(grace):
+		r.signal(syscall.SIGKILL)
+		r.cancel()
+		<-r.done
+	}
+}
+
+func (r *podRun) signal(sig syscall.Signal) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, p := range r.procs {
+		_ = syscall.Kill(-p.Pid, sig)
+	}
+}
+
+// run runs the Pod to its end and records its status.
+func (n *Node) run(ctx context.Context, r *podRun, pod *corev1.Pod) {
+	defer func() {
+		n.mu.Lock()
+		delete(n.running, pod.UID)
+		n.mu.Unlock()
+	}()
+	dir := filepath.Join(n.DataDir, "pods", string(pod.UID))
+	started := metav1.Now()
+	volumes, err := n.volumes(ctx, pod, dir)
+	if err != nil {
+		n.setStatus(context.Background(), pod, func(s *corev1.PodStatus) {
+			s.Phase, s.Reason, s.Message, s.StartTime = corev1.PodFailed, "VolumeError", err.Error(), &started
+		})
+		return
+	}
+	n.setStatus(ctx, pod, func(s *corev1.PodStatus) {
+		s.Phase, s.StartTime = corev1.PodPending, &started
+		s.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: started}}
+	})
+	var initStatuses []corev1.ContainerStatus
+	for _, c := range pod.Spec.InitContainers {
+		st := n.runContainer(ctx, r, pod, c, volumes, dir)
+		initStatuses = append(initStatuses, st)
+		if st.State.Terminated.ExitCode != 0 {
+			n.setStatus(context.Background(), pod, func(s *corev1.PodStatus) {
+				s.Phase, s.InitContainerStatuses = corev1.PodFailed, initStatuses
+			})
+			return
+		}
+		n.setStatus(ctx, pod, func(s *corev1.PodStatus) { s.InitContainerStatuses = initStatuses })
+	}
+	n.setStatus(ctx, pod, func(s *corev1.PodStatus) { s.Phase = corev1.PodRunning })
+	statuses := make([]corev1.ContainerStatus, len(pod.Spec.Containers))
+	var wg sync.WaitGroup
+	for i, c := range pod.Spec.Containers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i] = n.runContainer(ctx, r, pod, c, volumes, dir)
+		}()
+	}
+	wg.Wait()
+	phase := corev1.PodSucceeded
+	for _, s := range statuses {
+		if s.State.Terminated.ExitCode != 0 {
+			phase = corev1.PodFailed
+		}
+	}
+	n.setStatus(context.Background(), pod, func(s *corev1.PodStatus) { s.Phase, s.ContainerStatuses = phase, statuses })
+}
+
+// runContainer runs one container to its end through the mount helper, its output to a log file.
+func (n *Node) runContainer(ctx context.Context, r *podRun, pod *corev1.Pod, c corev1.Container, volumes map[string]string, dir string) corev1.ContainerStatus {
+	started := metav1.Now()
+	status := func(code int32, reason, message string) corev1.ContainerStatus {
+		return corev1.ContainerStatus{Name: c.Name, Image: c.Image, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+			ExitCode: code, Reason: reason, Message: message, StartedAt: started, FinishedAt: metav1.Now()}}}
+	}
+	argv := append(append([]string{}, c.Command...), c.Args...)
+	if len(argv) == 0 {
+		return status(127, "NoCommand", "the local node does not pull images, so a container needs a command")
+	}
+	if name := filepath.Base(argv[0]); argv[0] == "/"+name {
+		if p := filepath.Join(n.Utilities, name); fileExists(p) {
+			argv[0] = p // a pod utility, built from this repository
+		}
+	}
+	l := launch{WorkDir: c.WorkingDir, Argv: argv}
+	for _, m := range c.VolumeMounts {
+		src, ok := volumes[m.Name]
+		if !ok {
+			return status(127, "VolumeError", "no volume "+m.Name)
+		}
+		l.Mounts = append(l.Mounts, mount{Source: filepath.Join(src, m.SubPath), Target: m.MountPath, ReadOnly: m.ReadOnly})
+	}
+	env, err := n.env(ctx, pod, c)
+	if err != nil {
+		return status(127, "EnvError", err.Error())
+	}
+	spec, err := json.Marshal(l)
+	if err != nil {
+		return status(127, "LaunchError", err.Error())
+	}
+	logPath := filepath.Join(dir, "logs", c.Name+".log")
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+		return status(127, "LogError", err.Error())
+	}
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return status(127, "LogError", err.Error())
+	}
+	defer logFile.Close()
+	cmd := exec.Command(n.Self, "localnode-exec")
+	cmd.Env = append(env, ExecEnv+"="+string(spec))
+	cmd.Stdout, cmd.Stderr = io.MultiWriter(logFile), logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS, Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return status(127, "StartError", fmt.Sprintf("start the container in a mount namespace (needs Linux and root): %v", err))
+	}
+	r.mu.Lock()
+	r.procs[c.Name] = cmd.Process
+	r.mu.Unlock()
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	var werr error
+	select {
+	case werr = <-waited:
+	case <-ctx.Done():
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		werr = <-waited
+	}
+	r.mu.Lock()
+	delete(r.procs, c.Name)
+	r.mu.Unlock()
+	code := int32(0)
+	if werr != nil {
+		code = 1
+		var ee *exec.ExitError
+		if errors.As(werr, &ee) {
+			code = int32(ee.ExitCode())
+			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				code = 128 + int32(ws.Signal())
+			}
+		}
+	}
+	reason := "Completed"
+	if code != 0 {
+		reason = "Error"
+	}
+	return status(code, reason, "")
+}
+
+func fileExists(p string) bool {
+	info, err := os.Stat(p)
+	return err == nil && !info.IsDir()
+}
+
+// setStatus writes the Pod's status as the kubelet does, retrying conflicts with a fresh read.
+func (n *Node) setStatus(ctx context.Context, pod *corev1.Pod, mutate func(*corev1.PodStatus)) {
+	for range 5 {
+		current := &corev1.Pod{}
+		if err := n.Client.Get(ctx, client.ObjectKeyFromObject(pod), current); err != nil {
+			return
+		}
+		mutate(&current.Status)
+		err := n.Client.Status().Update(ctx, current)
+		if err == nil || !apierrors.IsConflict(err) {
+			return
+		}
+	}
+}
