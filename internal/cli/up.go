@@ -123,7 +123,7 @@ beside prowl. With --kubeconfig it uses that cluster and starts no node.`,
 					return err
 				}
 				node := &localnode.Node{Name: "prowl-local", Namespace: c.PodNamespace, Client: mgr.GetClient(),
-					DataDir: filepath.Join(dataDir, "node"), Utilities: filepath.Dir(self), Self: self}
+					DataDir: filepath.Join(dataDir, "node"), Utilities: filepath.Dir(self), Self: self, Log: ctrl.Log.WithName("localnode")}
 				if err := node.Setup(mgr); err != nil {
 					return err
 				}

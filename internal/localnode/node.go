@@ -41,10 +41,14 @@ type Node struct {
 	Utilities string
 	// Self is the prowl binary, re-run as `prowl localnode-exec` to set up a container's mounts.
 	Self string
+	// Log receives what the node does; discarded when unset.
+	Log logr.Logger
 
 	mu      sync.Mutex
 	running map[types.UID]*podRun
 	warned  sync.Once
+	log     logr.Logger
+	bound   sync.Map // pod UID → when this node bound it
 }
 
 type podRun struct {
@@ -57,6 +61,10 @@ type podRun struct {
 // Setup registers the node's reconciler over the namespace's Pods.
 func (n *Node) Setup(mgr ctrl.Manager) error {
 	n.running = map[types.UID]*podRun{}
+	n.log = n.Log
+	if n.log.GetSink() == nil {
+		n.log = logr.Discard()
+	}
 	if err := mgr.Add(n); err != nil {
 		return err
 	}
@@ -127,6 +135,7 @@ func (n *Node) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, er
 		if err := n.Client.SubResource("binding").Create(ctx, pod, binding); err != nil && !apierrors.IsConflict(err) {
 			return ctrl.Result{}, fmt.Errorf("bind pod %s: %w", pod.Name, err)
 		}
+		n.bound.Store(pod.UID, time.Now())
 		return ctrl.Result{}, nil
 	case pod.Spec.NodeName == n.Name && (pod.Status.Phase == "" || pod.Status.Phase == corev1.PodPending) && !n.isRunning(pod.UID):
 		n.warned.Do(func() {
@@ -145,7 +154,8 @@ func (n *Node) start(pod *corev1.Pod) {
 	n.mu.Unlock()
 	go func() {
 		defer close(r.done)
-		n.run(ctx, r, pod)
+		defer n.bound.Delete(pod.UID)
+		n.run(logr.NewContext(ctx, n.log), r, pod)
 	}()
 }
 
@@ -282,6 +292,11 @@ func (n *Node) runContainer(ctx context.Context, r *podRun, pod *corev1.Pod, c c
 	r.mu.Lock()
 	r.procs[c.Name] = cmd.Process
 	r.mu.Unlock()
+	if t, ok := n.bound.Load(pod.UID); ok && c.Name == "test" {
+		// What the node adds before a job's own command runs: binding to start, volumes, the init
+		// containers (initupload, place-entrypoint, clonerefs) and the mount helper.
+		logr.FromContextOrDiscard(ctx).Info("test container started", "pod", pod.Name, "sinceBoundMicros", time.Since(t.(time.Time)).Microseconds())
+	}
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
 	var werr error

@@ -85,11 +85,11 @@ func (r *Reconciler) patchStatus(ctx context.Context, base, pj *prowv1.ProwJob) 
 	if equality.Semantic.DeepEqual(base.Status, pj.Status) {
 		return nil
 	}
-	if base.Status.State != pj.Status.State {
-		logr.FromContextOrDiscard(ctx).Info("state changed", "from", base.Status.State, "to", pj.Status.State, "description", pj.Status.Description)
-	}
 	if err := r.Client.Status().Patch(ctx, pj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
 		return fmt.Errorf("patch status of %s: %w", pj.Name, err)
+	}
+	if base.Status.State != pj.Status.State {
+		logr.FromContextOrDiscard(ctx).Info("state changed", "from", base.Status.State, "to", pj.Status.State, "description", pj.Status.Description)
 	}
 	return nil
 }
