@@ -36,18 +36,36 @@ func Exec() int {
 	if err := os.Unsetenv(ExecEnv); err != nil {
 		return 127
 	}
+	// Open the command before mounting: a volume (clonerefs-tmp at /tmp, say) may hide its path.
+	// The descriptor is kept open across exec so that scripts run by path work too.
+	path := l.Argv[0]
+	if filepath.Base(path) == path {
+		if p, err := lookPath(path); err == nil {
+			path = p
+		}
+	}
+	fd, openErr := syscall.Open(path, syscall.O_RDONLY, 0)
+	// Sources too are opened first, and mounted through their descriptors: an earlier mount
+	// (/tmp) must not hide a later one's source (a repository under /tmp).
+	sources := make([]string, len(l.Mounts))
+	for i, m := range l.Mounts {
+		sources[i] = m.Source
+		if sfd, err := syscall.Open(m.Source, oPath|syscall.O_CLOEXEC, 0); err == nil {
+			sources[i] = fmt.Sprintf("/proc/self/fd/%d", sfd)
+		}
+	}
 	// Nothing mounted here may leak back to the host.
 	if err := syscall.Mount("", "/", "", syscall.MS_PRIVATE|syscall.MS_REC, ""); err != nil {
 		fmt.Fprintf(os.Stderr, "localnode: make mounts private: %v (Linux mount namespaces need root)\n", err)
 		return 127
 	}
-	for _, m := range l.Mounts {
+	for i, m := range l.Mounts {
 		// The mount point is created on the host's filesystem when missing: the namespace shares it.
 		if err := os.MkdirAll(m.Target, 0o755); err != nil {
 			fmt.Fprintf(os.Stderr, "localnode: mount point %s: %v\n", m.Target, err)
 			return 127
 		}
-		if err := syscall.Mount(m.Source, m.Target, "", syscall.MS_BIND|syscall.MS_REC, ""); err != nil {
+		if err := syscall.Mount(sources[i], m.Target, "", syscall.MS_BIND|syscall.MS_REC, ""); err != nil {
 			fmt.Fprintf(os.Stderr, "localnode: mount %s at %s: %v\n", m.Source, m.Target, err)
 			return 127
 		}
@@ -60,11 +78,8 @@ func Exec() int {
 			_ = os.Chdir(l.WorkDir)
 		}
 	}
-	path := l.Argv[0]
-	if filepath.Base(path) == path {
-		if p, err := lookPath(path); err == nil {
-			path = p
-		}
+	if openErr == nil {
+		path = fmt.Sprintf("/proc/self/fd/%d", fd)
 	}
 	err := syscall.Exec(path, l.Argv, os.Environ())
 	fmt.Fprintf(os.Stderr, "localnode: run %s: %v\n", l.Argv[0], err)
@@ -80,3 +95,7 @@ func lookPath(name string) (string, error) {
 	}
 	return "", fmt.Errorf("%s not found in PATH", name)
 }
+
+// oPath is Linux's O_PATH, which the syscall package does not name: a descriptor that only
+// points at a file, enough to mount it.
+const oPath = 0x200000

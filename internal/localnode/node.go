@@ -43,6 +43,8 @@ type Node struct {
 	Self string
 	// Log receives what the node does; discarded when unset.
 	Log logr.Logger
+	// Stream, when set, also receives the test container's output.
+	Stream io.Writer
 
 	mu      sync.Mutex
 	running map[types.UID]*podRun
@@ -189,8 +191,8 @@ func (r *podRun) signal(sig syscall.Signal) {
 	}
 }
 
-// run runs the Pod to its end and records its status.
-func (n *Node) run(ctx context.Context, r *podRun, pod *corev1.Pod) {
+// run runs the Pod to its end, records its status and returns its phase.
+func (n *Node) run(ctx context.Context, r *podRun, pod *corev1.Pod) corev1.PodPhase {
 	defer func() {
 		n.mu.Lock()
 		delete(n.running, pod.UID)
@@ -203,7 +205,8 @@ func (n *Node) run(ctx context.Context, r *podRun, pod *corev1.Pod) {
 		n.setStatus(context.Background(), pod, func(s *corev1.PodStatus) {
 			s.Phase, s.Reason, s.Message, s.StartTime = corev1.PodFailed, "VolumeError", err.Error(), &started
 		})
-		return
+		n.log.Error(err, "cannot make the Pod's volumes", "pod", pod.Name)
+		return corev1.PodFailed
 	}
 	n.setStatus(ctx, pod, func(s *corev1.PodStatus) {
 		s.Phase, s.StartTime = corev1.PodPending, &started
@@ -217,7 +220,7 @@ func (n *Node) run(ctx context.Context, r *podRun, pod *corev1.Pod) {
 			n.setStatus(context.Background(), pod, func(s *corev1.PodStatus) {
 				s.Phase, s.InitContainerStatuses = corev1.PodFailed, initStatuses
 			})
-			return
+			return corev1.PodFailed
 		}
 		n.setStatus(ctx, pod, func(s *corev1.PodStatus) { s.InitContainerStatuses = initStatuses })
 	}
@@ -239,6 +242,26 @@ func (n *Node) run(ctx context.Context, r *podRun, pod *corev1.Pod) {
 		}
 	}
 	n.setStatus(context.Background(), pod, func(s *corev1.PodStatus) { s.Phase, s.ContainerStatuses = phase, statuses })
+	return phase
+}
+
+// RunOnce runs one Pod here and now with no API server (`prowl run`): its volumes may not come
+// from secrets or configMaps. The test container's output also goes to Stream.
+func (n *Node) RunOnce(ctx context.Context, pod *corev1.Pod) corev1.PodPhase {
+	n.running = map[types.UID]*podRun{}
+	if pod.UID == "" {
+		pod.UID = types.UID(pod.Name) // no API server gave it one; its files go under this name
+	}
+	if n.log.GetSink() == nil {
+		n.log = n.Log
+		if n.log.GetSink() == nil {
+			n.log = logr.Discard()
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r := &podRun{cancel: cancel, done: make(chan struct{}), procs: map[string]*os.Process{}}
+	return n.run(ctx, r, pod)
 }
 
 // runContainer runs one container to its end through the mount helper, its output to a log file.
@@ -284,7 +307,11 @@ func (n *Node) runContainer(ctx context.Context, r *podRun, pod *corev1.Pod, c c
 	defer logFile.Close()
 	cmd := exec.Command(n.Self, "localnode-exec")
 	cmd.Env = append(env, ExecEnv+"="+string(spec))
-	cmd.Stdout, cmd.Stderr = io.MultiWriter(logFile), logFile
+	var out io.Writer = logFile
+	if n.Stream != nil && c.Name == "test" {
+		out = io.MultiWriter(logFile, n.Stream)
+	}
+	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS, Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return status(127, "StartError", fmt.Sprintf("start the container in a mount namespace (needs Linux and root): %v", err))
@@ -334,6 +361,9 @@ func fileExists(p string) bool {
 
 // setStatus writes the Pod's status as the kubelet does, retrying conflicts with a fresh read.
 func (n *Node) setStatus(ctx context.Context, pod *corev1.Pod, mutate func(*corev1.PodStatus)) {
+	if n.Client == nil {
+		return // prowl run: no API server
+	}
 	for range 5 {
 		current := &corev1.Pod{}
 		if err := n.Client.Get(ctx, client.ObjectKeyFromObject(pod), current); err != nil {

@@ -22,6 +22,8 @@ func (n *Node) volumes(ctx context.Context, pod *corev1.Pod, dir string) (map[st
 			if err := os.MkdirAll(path, 0o777); err != nil {
 				return nil, err
 			}
+		case (v.Secret != nil || v.ConfigMap != nil) && n.Client == nil:
+			return nil, fmt.Errorf("volume %s: there is no cluster to read its secret or configMap from; run the job with prowl up", v.Name)
 		case v.Secret != nil:
 			secret := &corev1.Secret{}
 			if err := n.Client.Get(ctx, client.ObjectKey{Namespace: pod.Namespace, Name: v.Secret.SecretName}, secret); err != nil {
@@ -92,6 +94,9 @@ func (n *Node) env(ctx context.Context, pod *corev1.Pod, c corev1.Container) ([]
 	var out []string
 	for _, e := range c.Env {
 		value := e.Value
+		if src := e.ValueFrom; src != nil && n.Client == nil && (src.SecretKeyRef != nil || src.ConfigMapKeyRef != nil) {
+			return nil, fmt.Errorf("env %s: there is no cluster to read its secret or configMap from; run the job with prowl up", e.Name)
+		}
 		if src := e.ValueFrom; src != nil {
 			switch {
 			case src.SecretKeyRef != nil:

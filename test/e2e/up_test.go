@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,14 +51,7 @@ func TestUpRunsJobsToTheirEnd(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("skipping: the local node runs containers in mount namespaces, which needs root")
 	}
-	// The node runs the pod utilities built beside prowl: build them all into one directory and
-	// run that prowl.
-	bin := t.TempDir()
-	build := exec.Command("go", "build", "-o", bin+"/", "./cmd/...")
-	build.Dir = testutil.RepoRoot()
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := binaries(t)
 	dataDir := t.TempDir()
 	jobs := filepath.Join(dataDir, "jobs.yaml")
 	seed, err := os.ReadFile(testutil.Seed("periodic-config.yaml"))
@@ -142,6 +136,33 @@ func TestUpRunsJobsToTheirEnd(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("prowl up did not stop on Ctrl-C")
 	}
+}
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+// binaries builds prowl and the pod utilities into one directory, once per test run: the local
+// node runs the utilities built beside prowl.
+func binaries(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "prowl-e2e-bin-")
+		if buildErr != nil {
+			return
+		}
+		build := exec.Command("go", "build", "-o", binDir+"/", "./cmd/...")
+		build.Dir = testutil.RepoRoot()
+		if out, err := build.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build: %w\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binDir
 }
 
 func waitForClient(t *testing.T, ctx context.Context, kubeconfig string, exited chan error, stdout, stderr *syncBuffer) client.Client {

@@ -1,0 +1,87 @@
+package e2e
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prowl-ci/prowl/internal/testutil"
+)
+
+func runProwl(t *testing.T, dir string, args ...string) (int, string, string) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(binaries(t), "prowl"), append([]string{"run"}, args...)...)
+	cmd.Dir = dir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if err != nil && cmd.ProcessState == nil {
+		t.Fatal(err)
+	}
+	return cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()
+}
+
+// TestRunSeedJob: `prowl run --job echo-test` runs the embedded example here, streams date's output
+// and leaves Prow's layout in ./_artifacts.
+func TestRunSeedJob(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("skipping: the local node runtime needs root (mount namespaces)")
+	}
+	t.Parallel()
+	dir := t.TempDir()
+	code, stdout, stderr := runProwl(t, dir, "--job", "echo-test")
+	if code != 0 || !strings.Contains(stdout, "UTC") {
+		t.Fatalf("exit %d, stdout %q\n%s", code, stdout, stderr)
+	}
+	matches, _ := filepath.Glob(filepath.Join(dir, "_artifacts", "logs", "echo-test", "*", "finished.json"))
+	if len(matches) != 1 {
+		t.Errorf("artifacts: %v", matches)
+	}
+}
+
+// TestRunPresubmitWithRefs: a presubmit runs on a pull request of a local repository, merged
+// onto its base, and its failure is the exit code.
+func TestRunPresubmitWithRefs(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("skipping: the local node runtime needs root (mount namespaces)")
+	}
+	t.Parallel()
+	repo := testutil.NewGitRepo(t, "org", "repo")
+	repo.PullRequest("3", "feature.txt", "from pull request 3\n")
+	dir := t.TempDir()
+	example, err := os.ReadFile(filepath.Join(testutil.RepoRoot(), "examples", "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte(strings.ReplaceAll(string(example), "PROWL_DATA_DIR", dir)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	jobs := `presubmits:
+  org/repo:
+  - name: pull-cat
+    decorate: true
+    spec: {containers: [{image: alpine, command: [cat, feature.txt]}]}
+  - name: pull-fails
+    decorate: true
+    spec: {containers: [{image: alpine, command: [sh, -c, "exit 4"]}]}
+`
+	if err := os.WriteFile(filepath.Join(dir, "jobs.yaml"), []byte(jobs), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--config-path", filepath.Join(dir, "config.yaml"), "--job-config-path", filepath.Join(dir, "jobs.yaml"), "--pull", "3", "--repo-path", strings.TrimPrefix(repo.FileURL(), "file://")}
+	code, stdout, stderr := runProwl(t, dir, append(args, "--job", "pull-cat")...)
+	if code != 0 || !strings.Contains(stdout, "from pull request 3") {
+		t.Fatalf("pull-cat: exit %d, stdout %q\n%s", code, stdout, stderr)
+	}
+	for _, f := range []string{"clone-records.json", "started.json", "build-log.txt", "finished.json"} {
+		if m, _ := filepath.Glob(filepath.Join(dir, "_artifacts", "pr-logs", "pull", "org_repo", "3", "pull-cat", "*", f)); len(m) != 1 {
+			t.Errorf("%s missing from Prow's layout", f)
+		}
+	}
+	if code, _, stderr := runProwl(t, dir, append(args, "--job", "pull-fails")...); code != 1 {
+		t.Errorf("pull-fails: exit %d, want 1\n%s", code, stderr)
+	}
+}
