@@ -2,9 +2,7 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"time"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -13,10 +11,8 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/healthz"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
-	"github.com/prowl-ci/prowl/internal/config"
 	"github.com/prowl-ci/prowl/internal/jobs"
 	"github.com/prowl-ci/prowl/internal/plank"
 )
@@ -41,17 +37,10 @@ presubmits a newer run supersedes. Restarts are safe: a Pod is named after its P
   prowl controller-manager --config-path config.yaml --build-cluster-kubeconfig build-clusters.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := cfgFlags.validate(); err != nil {
+			agent, err := loadAgent(&cfgFlags, stderr)
+			if err != nil {
 				return err
 			}
-			agent, warnings, err := config.NewAgent(cfgFlags.options(false))
-			for _, w := range warnings {
-				fmt.Fprintf(stderr, "warning: %v\n", w)
-			}
-			if err != nil {
-				return fmt.Errorf("load config:\n%w", err)
-			}
-			agent.OnError = func(err error) { fmt.Fprintf(stderr, "config: %v\n", err) }
 			c := agent.Config()
 			mgr, err := mgrFlags.managerWith(func(o *ctrl.Options) {
 				// Only Prow's Pods are cached: a busy build cluster has many others.
@@ -83,14 +72,7 @@ presubmits a newer run supersedes. Restarts are safe: a Pod is named after its P
 			if err := mgr.Add(publishClusters{mgr: mgr, namespace: c.ProwJobNamespace, names: names}); err != nil {
 				return err
 			}
-			if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
-				return err
-			}
-			if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
-				return err
-			}
-			go func() { _ = agent.Watch(ctx, 200*time.Millisecond) }()
-			return mgr.Start(ctx)
+			return runManager(ctx, mgr, agent)
 		},
 	}
 	cfgFlags.add(cmd)

@@ -1,15 +1,11 @@
 package cli
 
 import (
-	"fmt"
 	"io"
-	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/utils/clock"
-	"sigs.k8s.io/controller-runtime/pkg/healthz"
 
-	"github.com/prowl-ci/prowl/internal/config"
 	"github.com/prowl-ci/prowl/internal/horologium"
 )
 
@@ -28,17 +24,10 @@ from the ProwJobs alone, so a restart or a new leader continues where the last l
 		Example: `  prowl horologium --config-path config.yaml --job-config-path jobs/ --kubeconfig ~/.kube/config`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := cfgFlags.validate(); err != nil {
+			agent, err := loadAgent(&cfgFlags, stderr)
+			if err != nil {
 				return err
 			}
-			agent, warnings, err := config.NewAgent(cfgFlags.options(false))
-			for _, w := range warnings {
-				fmt.Fprintf(stderr, "warning: %v\n", w)
-			}
-			if err != nil {
-				return fmt.Errorf("load config:\n%w", err)
-			}
-			agent.OnError = func(err error) { fmt.Fprintf(stderr, "config: %v\n", err) }
 			mgr, err := mgrFlags.manager(agent.Config().ProwJobNamespace)
 			if err != nil {
 				return err
@@ -47,14 +36,7 @@ from the ProwJobs alone, so a restart or a new leader continues where the last l
 			if _, err := horologium.Setup(ctx, mgr, agent, clock.RealClock{}); err != nil {
 				return err
 			}
-			if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
-				return err
-			}
-			if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
-				return err
-			}
-			go func() { _ = agent.Watch(ctx, 200*time.Millisecond) }()
-			return mgr.Start(ctx)
+			return runManager(ctx, mgr, agent)
 		},
 	}
 	cfgFlags.add(cmd)

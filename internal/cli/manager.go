@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -11,10 +14,12 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
+	"github.com/prowl-ci/prowl/internal/config"
 )
 
 // managerFlags are the flags of every controller: where the cluster is, leader election, and
@@ -106,4 +111,33 @@ func (f *managerFlags) managerWith(tweak func(*ctrl.Options), namespaces ...stri
 		tweak(&opts)
 	}
 	return ctrl.NewManager(cfg, opts)
+}
+
+// loadAgent loads the config for a long-running component: warnings printed, reload errors
+// reported, the first load's errors returned.
+func loadAgent(f *configFlags, stderr io.Writer) (*config.Agent, error) {
+	if err := f.validate(); err != nil {
+		return nil, err
+	}
+	agent, warnings, err := config.NewAgent(f.options(false))
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "warning: %v\n", w)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load config:\n%w", err)
+	}
+	agent.OnError = func(err error) { fmt.Fprintf(stderr, "config: %v\n", err) }
+	return agent, nil
+}
+
+// runManager adds the health checks, watches the config files, and runs mgr until ctx ends.
+func runManager(ctx context.Context, mgr ctrl.Manager, agent *config.Agent) error {
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	go func() { _ = agent.Watch(ctx, 200*time.Millisecond) }()
+	return mgr.Start(ctx)
 }

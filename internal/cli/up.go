@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/utils/clock"
@@ -18,7 +17,6 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/prowl-ci/prowl/examples"
-	"github.com/prowl-ci/prowl/internal/config"
 	"github.com/prowl-ci/prowl/internal/controlplane"
 	"github.com/prowl-ci/prowl/internal/horologium"
 	"github.com/prowl-ci/prowl/internal/jobs"
@@ -66,14 +64,10 @@ beside prowl. With --kubeconfig it uses that cluster and starts no node.`,
 				cfgFlags.configPath, cfgFlags.jobConfigPath = filepath.Join(dir, "config.yaml"), filepath.Join(dir, "jobs")
 				fmt.Fprintf(stdout, "config: the embedded examples, written to %s\n", dir)
 			}
-			agent, warnings, err := config.NewAgent(cfgFlags.options(false))
-			for _, w := range warnings {
-				fmt.Fprintf(stderr, "warning: %v\n", w)
-			}
+			agent, err := loadAgent(&cfgFlags, stderr)
 			if err != nil {
-				return fmt.Errorf("load config:\n%w", err)
+				return err
 			}
-			agent.OnError = func(err error) { fmt.Fprintf(stderr, "config: %v\n", err) }
 			c := agent.Config()
 			var mgrFlags managerFlags
 			mgrFlags.kubeconfig, mgrFlags.qps, mgrFlags.burst = kubeconfig, 300, 600
@@ -129,10 +123,9 @@ beside prowl. With --kubeconfig it uses that cluster and starts no node.`,
 				}
 				fmt.Fprintf(stdout, "local node prowl-local runs the Pods of %s on this machine; artifacts go where the decoration config says (the examples: file://%s/artifacts)\n", c.PodNamespace, dataDir)
 			}
-			go func() { _ = agent.Watch(ctx, 200*time.Millisecond) }()
 			fmt.Fprintf(stdout, "running Horologium and Plank on %d periodics, %d presubmits' repos, %d postsubmits' repos; Ctrl-C stops\n",
 				len(c.Periodics), len(c.PresubmitsStatic), len(c.PostsubmitsStatic))
-			if err := mgr.Start(ctx); err != nil && !errors.Is(err, ctx.Err()) {
+			if err := runManager(ctx, mgr, agent); err != nil && !errors.Is(err, ctx.Err()) {
 				return err
 			}
 			return nil

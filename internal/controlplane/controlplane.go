@@ -32,7 +32,8 @@ const Version = "k8s-v1.37.2-etcd-v3.7.0"
 type Options struct {
 	// Assets holds kube-apiserver and etcd; default the cache hack/controlplane/build.sh fills.
 	Assets string
-	// DataDir holds etcd's data and the admin kubeconfig.
+	// DataDir holds etcd's data and the admin kubeconfig; empty means a temporary control plane
+	// (for tests) whose data goes when it stops, and no kubeconfig is written.
 	DataDir string
 	// Namespaces are created at start (prowjob_namespace and pod_namespace).
 	Namespaces []string
@@ -41,6 +42,8 @@ type Options struct {
 // ControlPlane is a running local control plane.
 type ControlPlane struct {
 	env *envtest.Environment
+	// Scheme knows the Kubernetes types, ProwJobs and CRDs.
+	Scheme *runtime.Scheme
 	// Config reaches the API server as an administrator.
 	Config *rest.Config
 	// Kubeconfig is the admin kubeconfig's path, <data-dir>/kubeconfig.
@@ -72,9 +75,12 @@ func Start(ctx context.Context, o Options) (*ControlPlane, error) {
 			return nil, fmt.Errorf("no %s in %s: build the control plane first with `make controlplane` (hack/controlplane/build.sh; about 7 minutes, once)", bin, o.Assets)
 		}
 	}
-	etcdDir := filepath.Join(o.DataDir, "etcd")
-	if err := os.MkdirAll(etcdDir, 0o700); err != nil {
-		return nil, err
+	etcd := &envtest.Etcd{}
+	if o.DataDir != "" {
+		etcd.DataDir = filepath.Join(o.DataDir, "etcd")
+		if err := os.MkdirAll(etcd.DataDir, 0o700); err != nil {
+			return nil, err
+		}
 	}
 	prowJobs, err := crd.ProwJobs()
 	if err != nil {
@@ -91,30 +97,38 @@ func Start(ctx context.Context, o Options) (*ControlPlane, error) {
 		CRDs:                     []*apiextensionsv1.CustomResourceDefinition{prowJobs},
 		Scheme:                   scheme,
 		ControlPlaneStartTimeout: time.Minute,
-		ControlPlane:             envtest.ControlPlane{Etcd: &envtest.Etcd{DataDir: etcdDir}},
+		ControlPlane:             envtest.ControlPlane{Etcd: etcd},
 	}
 	cfg, err := env.Start()
 	if err != nil {
 		return nil, fmt.Errorf("start the control plane: %w", err)
 	}
-	cp := &ControlPlane{env: env, Config: cfg}
+	cp := &ControlPlane{env: env, Config: cfg, Scheme: scheme}
 	if err := cp.install(ctx, scheme, o.Namespaces); err != nil {
 		_ = env.Stop()
 		return nil, err
 	}
-	user, err := env.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
-	if err == nil {
-		var data []byte
-		if data, err = user.KubeConfig(); err == nil {
-			cp.Kubeconfig = filepath.Join(o.DataDir, "kubeconfig")
-			err = os.WriteFile(cp.Kubeconfig, data, 0o600)
+	if o.DataDir != "" {
+		if cp.Kubeconfig, err = cp.WriteKubeconfig(o.DataDir); err != nil {
+			_ = env.Stop()
+			return nil, fmt.Errorf("write the admin kubeconfig: %w", err)
 		}
 	}
-	if err != nil {
-		_ = env.Stop()
-		return nil, fmt.Errorf("write the admin kubeconfig: %w", err)
-	}
 	return cp, nil
+}
+
+// WriteKubeconfig writes an admin kubeconfig into dir and returns its path.
+func (cp *ControlPlane) WriteKubeconfig(dir string) (string, error) {
+	user, err := cp.env.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return "", err
+	}
+	data, err := user.KubeConfig()
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(dir, "kubeconfig")
+	return p, os.WriteFile(p, data, 0o600)
 }
 
 func (cp *ControlPlane) install(ctx context.Context, scheme *runtime.Scheme, namespaces []string) error {

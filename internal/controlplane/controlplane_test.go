@@ -9,8 +9,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -43,7 +41,7 @@ func TestRestartKeepsProwJobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := kubeconfigClient(t, cp.Kubeconfig)
+	c := testutil.KubeconfigClient(t, cp.Kubeconfig)
 	pj := &prowv1.ProwJob{ObjectMeta: metav1.ObjectMeta{Name: "kept", Namespace: "default"}, Spec: prowv1.ProwJobSpec{Type: prowv1.PeriodicJob, Job: "echo-test"}}
 	if err := c.Create(ctx, pj); err != nil {
 		t.Fatal(err)
@@ -59,7 +57,7 @@ func TestRestartKeepsProwJobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = cp.Stop() }()
-	c = kubeconfigClient(t, cp.Kubeconfig)
+	c = testutil.KubeconfigClient(t, cp.Kubeconfig)
 	if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "kept"}, &prowv1.ProwJob{}); err != nil {
 		t.Errorf("after a restart on the same data dir: %v", err)
 	}
@@ -70,20 +68,4 @@ func TestRestartKeepsProwJobs(t *testing.T) {
 	if !strings.Contains(cfg.Host, "127.0.0.1") && !strings.Contains(cfg.Host, "localhost") {
 		t.Errorf("the API server listens on %s, not loopback", cfg.Host)
 	}
-}
-
-func kubeconfigClient(t *testing.T, path string) client.Client {
-	t.Helper()
-	cfg, err := clientcmd.BuildConfigFromFlags("", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	scheme := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = prowv1.AddToScheme(scheme)
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }

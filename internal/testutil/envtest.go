@@ -5,21 +5,16 @@ import (
 	"os"
 	"path/filepath"
 
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	prowv1 "github.com/prowl-ci/prowl/api/v1"
-	"github.com/prowl-ci/prowl/config/crd"
 	"github.com/prowl-ci/prowl/internal/controlplane"
 )
 
 // Env is a running kube-apiserver and etcd with the ProwJob CRD and its admission policy installed.
 type Env struct {
-	env    *envtest.Environment
+	cp     *controlplane.ControlPlane
 	Config *rest.Config
 	Client client.Client
 	Scheme *runtime.Scheme
@@ -40,77 +35,35 @@ func ControlPlaneAssets() (string, error) {
 	return dir, nil
 }
 
-// StartEnv starts a control plane for one test package; call it from TestMain and Stop it there.
+// StartEnv starts a temporary control plane for one test package (the same code as `prowl up`);
+// call it from TestMain and Stop it there.
 func StartEnv() (*Env, error) {
 	assets, err := ControlPlaneAssets()
 	if err != nil {
 		return nil, err
 	}
-	prowJobs, err := crd.ProwJobs()
-	if err != nil {
-		return nil, err
-	}
-	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, prowv1.AddToScheme, apiextensionsv1.AddToScheme} {
-		if err := add(scheme); err != nil {
-			return nil, err
-		}
-	}
-	e := &envtest.Environment{
-		BinaryAssetsDirectory: assets,
-		CRDs:                  []*apiextensionsv1.CustomResourceDefinition{prowJobs},
-		Scheme:                scheme,
-	}
-	cfg, err := e.Start()
-	if err != nil {
-		return nil, fmt.Errorf("start control plane from %s: %w", assets, err)
-	}
-	// Tests create thousands of objects; the client's default 5 QPS would make them slow for nothing.
-	cfg.QPS, cfg.Burst = 1000, 2000
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		_ = e.Stop()
-		return nil, err
-	}
-	env := &Env{env: e, Config: cfg, Client: c, Scheme: scheme, Assets: assets}
-	if err := env.installPolicy(); err != nil {
-		_ = e.Stop()
-		return nil, err
-	}
-	return env, nil
-}
-
-func (e *Env) installPolicy() error {
-	policy, binding, err := crd.BuildClusterPolicy()
-	if err != nil {
-		return err
-	}
 	ctx, cancel := contextWithTimeout()
 	defer cancel()
-	for _, obj := range []client.Object{policy, binding} {
-		if err := e.Client.Create(ctx, obj); err != nil {
-			return fmt.Errorf("install %T: %w", obj, err)
-		}
+	cp, err := controlplane.Start(ctx, controlplane.Options{Assets: assets})
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	cfg := cp.Config
+	// Tests create thousands of objects; the client's default 5 QPS would make them slow for nothing.
+	cfg.QPS, cfg.Burst = 1000, 2000
+	c, err := client.New(cfg, client.Options{Scheme: cp.Scheme})
+	if err != nil {
+		_ = cp.Stop()
+		return nil, err
+	}
+	return &Env{cp: cp, Config: cfg, Client: c, Scheme: cp.Scheme, Assets: assets}, nil
 }
 
 // Kubeconfig writes an admin kubeconfig for the control plane into dir and returns its path.
-func (e *Env) Kubeconfig(dir string) (string, error) {
-	user, err := e.env.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		return "", err
-	}
-	data, err := user.KubeConfig()
-	if err != nil {
-		return "", err
-	}
-	p := filepath.Join(dir, "kubeconfig")
-	return p, os.WriteFile(p, data, 0o600)
-}
+func (e *Env) Kubeconfig(dir string) (string, error) { return e.cp.WriteKubeconfig(dir) }
 
 // Stop stops the control plane.
-func (e *Env) Stop() error { return e.env.Stop() }
+func (e *Env) Stop() error { return e.cp.Stop() }
 
 // RunWithEnv is a package's TestMain: it starts a control plane into *env, runs the tests, stops it
 // and returns the exit code for os.Exit.
