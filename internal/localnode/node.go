@@ -200,6 +200,13 @@ func (n *Node) run(ctx context.Context, r *podRun, pod *corev1.Pod) corev1.PodPh
 	}()
 	dir := filepath.Join(n.DataDir, "pods", string(pod.UID))
 	started := metav1.Now()
+	if d := pod.Spec.ActiveDeadlineSeconds; d != nil {
+		// Past its deadline the Pod's processes are killed and it fails, as the kubelet does.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, started.Add(time.Duration(*d)*time.Second))
+		defer cancel()
+	}
+	deadlineExceeded := func() bool { return errors.Is(ctx.Err(), context.DeadlineExceeded) }
 	volumes, err := n.volumes(ctx, pod, dir)
 	if err != nil {
 		n.setStatus(context.Background(), pod, func(s *corev1.PodStatus) {
@@ -219,6 +226,9 @@ func (n *Node) run(ctx context.Context, r *podRun, pod *corev1.Pod) corev1.PodPh
 		if st.State.Terminated.ExitCode != 0 {
 			n.setStatus(context.Background(), pod, func(s *corev1.PodStatus) {
 				s.Phase, s.InitContainerStatuses = corev1.PodFailed, initStatuses
+				if deadlineExceeded() {
+					s.Reason, s.Message = "DeadlineExceeded", "Pod was active on the node longer than the specified deadline"
+				}
 			})
 			return corev1.PodFailed
 		}
@@ -241,7 +251,15 @@ func (n *Node) run(ctx context.Context, r *podRun, pod *corev1.Pod) corev1.PodPh
 			phase = corev1.PodFailed
 		}
 	}
-	n.setStatus(context.Background(), pod, func(s *corev1.PodStatus) { s.Phase, s.ContainerStatuses = phase, statuses })
+	if deadlineExceeded() {
+		phase = corev1.PodFailed
+	}
+	n.setStatus(context.Background(), pod, func(s *corev1.PodStatus) {
+		s.Phase, s.ContainerStatuses = phase, statuses
+		if deadlineExceeded() {
+			s.Reason, s.Message = "DeadlineExceeded", "Pod was active on the node longer than the specified deadline"
+		}
+	})
 	return phase
 }
 

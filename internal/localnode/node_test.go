@@ -1,0 +1,99 @@
+package localnode
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/prowl-ci/prowl/internal/testutil"
+)
+
+var (
+	prowlOnce sync.Once
+	prowlBin  string
+)
+
+// node is a Node for RunOnce, re-running a prowl binary built once for the package.
+func node(t *testing.T) *Node {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("skipping: the local node runs containers in mount namespaces, which needs root")
+	}
+	prowlOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "prowl-localnode-test-")
+		if err != nil {
+			return
+		}
+		// A plain build reuses what `go test` already compiled.
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "prowl"), "./cmd/prowl")
+		cmd.Dir = testutil.RepoRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Logf("build prowl: %v\n%s", err, out)
+			return
+		}
+		prowlBin = filepath.Join(dir, "prowl")
+	})
+	if prowlBin == "" {
+		t.Fatal("prowl did not build")
+	}
+	return &Node{Name: "test", DataDir: t.TempDir(), Utilities: filepath.Dir(prowlBin), Self: prowlBin}
+}
+
+// TestRunOnceMountsVolumesInOrder: an init container writes into an emptyDir mounted at a path
+// that does not exist on the host, and the container reads it there; output streams.
+func TestRunOnceMountsVolumesInOrder(t *testing.T) {
+	n := node(t)
+	var out strings.Builder
+	n.Stream = &out
+	mountPath := "/prowl-localnode-test-" + filepath.Base(t.TempDir())
+	t.Cleanup(func() { _ = os.Remove(mountPath) })
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}, Spec: corev1.PodSpec{
+		Volumes: []corev1.Volume{{Name: "shared", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
+		InitContainers: []corev1.Container{{Name: "init", Command: []string{"sh", "-c", "echo from-init > " + mountPath + "/msg"},
+			VolumeMounts: []corev1.VolumeMount{{Name: "shared", MountPath: mountPath}}}},
+		Containers: []corev1.Container{{Name: "test", Command: []string{"sh", "-c", "cat " + mountPath + "/msg; echo $GREETING"},
+			Env:          []corev1.EnvVar{{Name: "GREETING", Value: "hello"}},
+			VolumeMounts: []corev1.VolumeMount{{Name: "shared", MountPath: mountPath}}}},
+	}}
+	if phase := n.RunOnce(context.Background(), pod); phase != corev1.PodSucceeded {
+		t.Fatalf("phase %s", phase)
+	}
+	if got := out.String(); got != "from-init\nhello\n" {
+		t.Errorf("test container printed %q", got)
+	}
+	if entries, _ := os.ReadDir(mountPath); len(entries) != 0 {
+		t.Errorf("the volume's content leaked to the host's %s: %v", mountPath, entries)
+	}
+}
+
+func TestRunOnceFailuresAndDeadline(t *testing.T) {
+	n := node(t)
+	failing := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "f"}, Spec: corev1.PodSpec{
+		Containers: []corev1.Container{{Name: "test", Command: []string{"sh", "-c", "exit 3"}}}}}
+	if phase := n.RunOnce(context.Background(), failing); phase != corev1.PodFailed {
+		t.Errorf("exit 3: phase %s", phase)
+	}
+	deadline := int64(1)
+	slow := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "s"}, Spec: corev1.PodSpec{ActiveDeadlineSeconds: &deadline,
+		Containers: []corev1.Container{{Name: "test", Command: []string{"sleep", "60"}}}}}
+	start := time.Now()
+	if phase := n.RunOnce(context.Background(), slow); phase != corev1.PodFailed {
+		t.Errorf("past activeDeadlineSeconds: phase %s", phase)
+	}
+	if time.Since(start) > 30*time.Second {
+		t.Error("the Pod ran on past its deadline")
+	}
+	noCommand := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "n"}, Spec: corev1.PodSpec{
+		Containers: []corev1.Container{{Name: "test", Image: "alpine"}}}}
+	if phase := n.RunOnce(context.Background(), noCommand); phase != corev1.PodFailed {
+		t.Errorf("no command: phase %s", phase)
+	}
+}
