@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -46,11 +47,12 @@ type Node struct {
 	// Stream, when set, also receives the test container's output.
 	Stream io.Writer
 
-	mu      sync.Mutex
-	running map[types.UID]*podRun
-	warned  sync.Once
-	log     logr.Logger
-	bound   sync.Map // pod UID → when this node bound it
+	mu       sync.Mutex
+	running  map[types.UID]*podRun
+	warned   sync.Once
+	log      logr.Logger
+	stopping atomic.Bool
+	bound    sync.Map // pod UID → when this node bound it
 }
 
 type podRun struct {
@@ -79,7 +81,8 @@ func (n *Node) Setup(mgr ctrl.Manager) error {
 func (n *Node) NeedLeaderElection() bool { return false }
 
 // Start registers the Node and ends the Pods a previous run of this node left running: their
-// processes died with it, so none may stay Running forever; Plank revives them.
+// processes died with it, so none may stay Running forever. They fail with the DisruptionTarget
+// condition, as Pods of a lost node do, so Plank revives their jobs.
 func (n *Node) Start(ctx context.Context) error {
 	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n.Name, Labels: map[string]string{"kubernetes.io/hostname": n.Name}}}
 	if err := n.Client.Create(ctx, node); err != nil && !apierrors.IsAlreadyExists(err) {
@@ -94,13 +97,19 @@ func (n *Node) Start(ctx context.Context) error {
 		for i := range pods.Items {
 			p := &pods.Items[i]
 			if p.Spec.NodeName == n.Name && (p.Status.Phase == corev1.PodRunning || p.Status.Phase == corev1.PodPending) && !n.isRunning(p.UID) {
+				// As for a lost node: the disruption condition tells Plank to revive the job.
 				n.setStatus(ctx, p, func(s *corev1.PodStatus) {
 					s.Phase, s.Reason, s.Message = corev1.PodFailed, "NodeRestarted", "The local node restarted while the Pod ran."
+					s.Conditions = append(s.Conditions, corev1.PodCondition{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue,
+						Reason: "NodeRestarted", Message: "The local node restarted while the Pod ran.", LastTransitionTime: metav1.Now()})
 				})
 			}
 		}
 	}
 	<-ctx.Done()
+	// Pods stopped by this node's own shutdown keep their status: on the next start they are
+	// failed as disrupted, and their jobs revived, rather than failed for the kill.
+	n.stopping.Store(true)
 	n.mu.Lock()
 	runs := make([]*podRun, 0, len(n.running))
 	for _, r := range n.running {
@@ -379,8 +388,8 @@ func fileExists(p string) bool {
 
 // setStatus writes the Pod's status as the kubelet does, retrying conflicts with a fresh read.
 func (n *Node) setStatus(ctx context.Context, pod *corev1.Pod, mutate func(*corev1.PodStatus)) {
-	if n.Client == nil {
-		return // prowl run: no API server
+	if n.Client == nil || n.stopping.Load() {
+		return // prowl run has no API server; a stopping node leaves its Pods for the next start
 	}
 	for range 5 {
 		current := &corev1.Pod{}

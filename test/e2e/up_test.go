@@ -178,3 +178,91 @@ func waitForClient(t *testing.T, ctx context.Context, kubeconfig string, exited 
 	}
 	return testutil.KubeconfigClient(t, kubeconfig)
 }
+
+// TestUpRestartMidJob: `prowl up` stops while a job runs and starts again on the same data dir;
+// the node fails the orphaned Pod as disrupted, Plank revives the job, and it ends once, in
+// success, with no second ProwJob.
+func TestUpRestartMidJob(t *testing.T) {
+	if _, err := testutil.ControlPlaneAssets(); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("skipping: the local node runs containers in mount namespaces, which needs root")
+	}
+	bin := binaries(t)
+	dataDir := t.TempDir()
+	jobs := filepath.Join(dataDir, "jobs.yaml")
+	if err := os.WriteFile(jobs, []byte("periodics:\n- interval: 60m\n  name: slow\n  decorate: true\n  spec:\n    containers:\n    - image: alpine\n      command: [/bin/sh, -c, 'sleep 6; echo done']\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	example, err := os.ReadFile(filepath.Join(testutil.RepoRoot(), "examples", "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dataDir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(strings.ReplaceAll(string(example), "PROWL_DATA_DIR", dataDir)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := func() (context.CancelFunc, chan error, *exec.Cmd, *syncBuffer) {
+		ctx, cancel := context.WithCancel(context.Background())
+		var out syncBuffer
+		up := exec.CommandContext(ctx, filepath.Join(bin, "prowl"), "up", "--data-dir", dataDir, "--config-path", cfgPath, "--job-config-path", jobs)
+		up.Stdout, up.Stderr = &out, &out
+		up.Cancel = func() error { return up.Process.Signal(os.Interrupt) }
+		if err := up.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- up.Wait() }()
+		return cancel, exited, up, &out
+	}
+	stop := func(cancel context.CancelFunc, exited chan error) {
+		cancel()
+		select {
+		case err := <-exited:
+			t.Logf("prowl up stopped: %v", err)
+		case <-time.After(time.Minute):
+			t.Fatal("prowl up did not stop")
+		}
+	}
+	cancel, exited, _, out := start()
+	defer cancel()
+	kubeconfig := filepath.Join(dataDir, "kubeconfig")
+	c := waitForClient(t, context.Background(), kubeconfig, exited, out, out)
+	ctx := context.Background()
+	var pj prowv1.ProwJob
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		var list prowv1.ProwJobList
+		if c.List(ctx, &list, client.InNamespace("default")) != nil || len(list.Items) == 0 {
+			return false, nil
+		}
+		pj = list.Items[0]
+		return pj.Status.State == prowv1.PendingState, nil
+	})
+	if err != nil {
+		t.Fatalf("slow never started:\n%s", out.String())
+	}
+	time.Sleep(2 * time.Second) // well into the job's six seconds
+	stop(cancel, exited)
+	_ = os.Remove(kubeconfig)
+
+	cancel2, exited2, _, out2 := start()
+	defer stop(cancel2, exited2)
+	c = waitForClient(t, ctx, kubeconfig, exited2, out2, out2)
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(&pj), &pj); err != nil {
+			return false, nil
+		}
+		return pj.Complete(), nil
+	})
+	if err != nil {
+		t.Fatalf("slow did not finish after the restart: %+v\n%s", pj.Status, out2.String())
+	}
+	if pj.Status.State != prowv1.SuccessState || pj.Status.PodRevivalCount != 1 {
+		t.Errorf("after a restart: %s (%s), revivals %d; want success after one revival", pj.Status.State, pj.Status.Description, pj.Status.PodRevivalCount)
+	}
+	var list prowv1.ProwJobList
+	if err := c.List(ctx, &list, client.InNamespace("default")); err != nil || len(list.Items) != 1 {
+		t.Errorf("%d ProwJobs after the restart, want 1 (%v)", len(list.Items), err)
+	}
+}
