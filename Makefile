@@ -40,7 +40,7 @@ lint:
 	@if [ -x "$(GOLANGCI)" ]; then "$(GOLANGCI)" run ./...; fi
 
 bench: controlplane
-	KUBEBUILDER_ASSETS="$$(hack/controlplane/build.sh)" $(GO) run ./bench/cmd/benchtable
+	KUBEBUILDER_ASSETS="$$(hack/controlplane/build.sh)" $(GO) run ./bench/cmd/benchtable $(BENCH_FLAGS)
 
 clean:
 	rm -rf bin/

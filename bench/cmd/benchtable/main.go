@@ -30,6 +30,7 @@ import (
 
 func main() {
 	runs := flag.Int("runs", 7, "timed runs per measurement; the median is reported")
+	only := flag.String("only", "", "run only the benchmarks whose function name contains this (configLoad, decorateJobs, horologiumPass, plankBurst, upStart, entrypoint, sidecar, censor)")
 	flag.Parse()
 	ctrl.SetLogger(logr.Discard())
 	root, err := os.Getwd()
@@ -53,7 +54,19 @@ func main() {
 	}
 	fmt.Printf("Prowl benchmarks on %s/%s, %d CPUs (%s)\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())
 	var results []bench.Result
-	for _, b := range []func(root string, runs int) (bench.Result, error){configLoad, decorateJobs, horologiumPass, plankBurst, upStart, entrypointTrue, entrypoint100MB, sidecarUpload, censorMemory} {
+	all := []struct {
+		name string
+		run  func(root string, runs int) (bench.Result, error)
+	}{
+		{"configLoad", configLoad}, {"decorateJobs", decorateJobs}, {"horologiumPass", horologiumPass}, {"plankBurst", plankBurst},
+		{"upStart", upStart}, {"entrypointTrue", entrypointTrue}, {"entrypoint100MB", entrypoint100MB}, {"sidecarUpload", sidecarUpload},
+		{"censorMemory", censorMemory},
+	}
+	for _, bm := range all {
+		if *only != "" && !strings.Contains(strings.ToLower(bm.name), strings.ToLower(*only)) {
+			continue
+		}
+		b := bm.run
 		r, err := b(root, *runs)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "skipped: %v\n", err)
