@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +20,7 @@ import (
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/config"
 	"github.com/prowl-ci/prowl/internal/testutil"
+	"github.com/prowl-ci/prowl/internal/testutil/seedconfig"
 )
 
 // harness is Horologium over a real manager cache in a namespace of its own, with a fake clock.
@@ -36,24 +35,7 @@ type harness struct {
 
 func loadJobs(t *testing.T, ns, jobs string) *config.Config {
 	t.Helper()
-	dir := t.TempDir()
-	// The seed's decoration defaults, in the test's own namespace.
-	example, err := os.ReadFile(testutil.Seed("prow-config.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	prowConfig := strings.NewReplacer("prowjob_namespace: default", "prowjob_namespace: "+ns, "pod_namespace: test-pods", "pod_namespace: "+ns).Replace(string(example))
-	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte(prowConfig), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "jobs.yaml"), []byte(jobs), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	c, _, err := config.Load(config.Options{ConfigPath: filepath.Join(dir, "config.yaml"), JobConfigPath: filepath.Join(dir, "jobs.yaml")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return seedconfig.Load(t, ns, "", jobs)
 }
 
 func newHarness(t *testing.T, jobs string, start time.Time) *harness {

@@ -3,8 +3,6 @@ package plank
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,7 +23,7 @@ import (
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/config"
 	"github.com/prowl-ci/prowl/internal/jobs"
-	"github.com/prowl-ci/prowl/internal/testutil"
+	"github.com/prowl-ci/prowl/internal/testutil/seedconfig"
 )
 
 type harness struct {
@@ -40,25 +38,6 @@ type harness struct {
 	mu     sync.Mutex
 }
 
-func loadConfig(t *testing.T, ns, prowConfig string) *config.Config {
-	t.Helper()
-	dir := t.TempDir()
-	example, err := os.ReadFile(testutil.Seed("prow-config.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := strings.NewReplacer("prowjob_namespace: default", "prowjob_namespace: "+ns, "pod_namespace: test-pods", "pod_namespace: "+ns).Replace(string(example))
-	text = strings.Replace(text, "plank:\n", "plank:\n"+prowConfig, 1)
-	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	c, _, err := config.Load(config.Options{ConfigPath: filepath.Join(dir, "config.yaml")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 // newHarness runs Plank in a manager of its own over a namespace of its own, with a fake clock.
 // plankConfig is YAML under plank: (indented two spaces).
 func newHarness(t *testing.T, plankConfig string) *harness {
@@ -68,7 +47,7 @@ func newHarness(t *testing.T, plankConfig string) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, ns: ns.Name, clock: clocktesting.NewFakeClock(time.Now()), k: kubelet{t: t, ns: ns.Name}}
-	h.cfg = loadConfig(t, ns.Name, plankConfig)
+	h.cfg = seedconfig.Load(t, ns.Name, plankConfig, "")
 	h.start(false)
 	return h
 }

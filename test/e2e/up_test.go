@@ -50,23 +50,12 @@ func TestUpRunsJobsToTheirEnd(t *testing.T) {
 	}
 	bin := binaries(t)
 	dataDir := t.TempDir()
-	jobs := filepath.Join(dataDir, "jobs.yaml")
 	seed, err := os.ReadFile(testutil.Seed("periodic-config.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	failing := "- interval: 60m\n  name: fail-test\n  decorate: true\n  spec:\n    containers:\n    - image: alpine\n      command: [/bin/sh, -c, 'echo failing; exit 1']\n"
-	if err := os.WriteFile(jobs, append(seed, failing...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	example, err := os.ReadFile(filepath.Join(testutil.RepoRoot(), "examples", "config.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfgPath := filepath.Join(dataDir, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(strings.ReplaceAll(string(example), "PROWL_DATA_DIR", dataDir)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath, jobs := upConfig(t, dataDir, string(seed)+failing)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stdout, stderr syncBuffer
@@ -135,6 +124,23 @@ func TestUpRunsJobsToTheirEnd(t *testing.T) {
 	}
 }
 
+// upConfig writes the examples' prow config with dataDir in place, and jobs, into dataDir.
+func upConfig(t *testing.T, dataDir, jobs string) (cfgPath, jobsPath string) {
+	t.Helper()
+	example, err := os.ReadFile(filepath.Join(testutil.RepoRoot(), "examples", "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgPath, jobsPath = filepath.Join(dataDir, "config.yaml"), filepath.Join(dataDir, "jobs.yaml")
+	if err := os.WriteFile(cfgPath, []byte(strings.ReplaceAll(string(example), "PROWL_DATA_DIR", dataDir)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(jobsPath, []byte(jobs), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cfgPath, jobsPath
+}
+
 var (
 	buildOnce sync.Once
 	binDir    string
@@ -191,18 +197,8 @@ func TestUpRestartMidJob(t *testing.T) {
 	}
 	bin := binaries(t)
 	dataDir := t.TempDir()
-	jobs := filepath.Join(dataDir, "jobs.yaml")
-	if err := os.WriteFile(jobs, []byte("periodics:\n- interval: 60m\n  name: slow\n  decorate: true\n  spec:\n    containers:\n    - image: alpine\n      command: [/bin/sh, -c, 'sleep 6; echo done']\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	example, err := os.ReadFile(filepath.Join(testutil.RepoRoot(), "examples", "config.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfgPath := filepath.Join(dataDir, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(strings.ReplaceAll(string(example), "PROWL_DATA_DIR", dataDir)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath, jobs := upConfig(t, dataDir, "periodics:\n- interval: 60m\n  name: slow\n  decorate: true\n  spec:\n    containers:\n    - image: alpine\n      command: [/bin/sh, -c, 'sleep 6; echo done']\n")
+	var err error
 	start := func() (context.CancelFunc, chan error, *exec.Cmd, *syncBuffer) {
 		ctx, cancel := context.WithCancel(context.Background())
 		var out syncBuffer
