@@ -74,26 +74,24 @@ func throttled(env *testutil.Env) (client.Client, *rest.Config, error) {
 	return c, cfg, err
 }
 
-// createAll creates n ProwJobs with Workers at once and records when each create returned.
-func createAll(ctx context.Context, c client.Client, ns string, n int) (map[string]time.Time, error) {
-	created := make(map[string]time.Time, n)
-	var mu sync.Mutex
+// parallel calls f for 0..n-1 from Workers goroutines and returns the first error.
+func parallel(n int, f func(i int) error) error {
 	work := make(chan int)
-	errs := make(chan error, Workers)
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
 	for range Workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				pj := prowJob(ns, i)
-				if err := c.Create(ctx, pj); err != nil {
-					errs <- err
-					return
+				if err := f(i); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
 				}
-				mu.Lock()
-				created[pj.Name] = time.Now()
-				mu.Unlock()
 			}
 		}()
 	}
@@ -102,12 +100,24 @@ func createAll(ctx context.Context, c client.Client, ns string, n int) (map[stri
 	}
 	close(work)
 	wg.Wait()
-	select {
-	case err := <-errs:
-		return nil, err
-	default:
-	}
-	return created, nil
+	return firstErr
+}
+
+// createAll creates n ProwJobs with Workers at once and records when each create returned.
+func createAll(ctx context.Context, c client.Client, ns string, n int) (map[string]time.Time, error) {
+	created := make(map[string]time.Time, n)
+	var mu sync.Mutex
+	err := parallel(n, func(i int) error {
+		pj := prowJob(ns, i)
+		if err := c.Create(ctx, pj); err != nil {
+			return err
+		}
+		mu.Lock()
+		created[pj.Name] = time.Now()
+		mu.Unlock()
+		return nil
+	})
+	return created, err
 }
 
 // watchPods records when each Pod of ns first appears, through an informer.
@@ -176,19 +186,26 @@ func waitAllPending(ctx context.Context, c client.Client, ns string, n int) erro
 	})
 }
 
+// prepare gives a side its own namespace, a client with the shared limits, and a record of when
+// each Pod appears.
+func prepare(ctx context.Context, env *testutil.Env) (string, client.Client, *rest.Config, func() map[string]time.Time, error) {
+	ns, err := newNamespace(ctx, env)
+	if err != nil {
+		return "", nil, nil, nil, err
+	}
+	c, cfg, err := throttled(env)
+	if err != nil {
+		return "", nil, nil, nil, err
+	}
+	pods, err := watchPods(ctx, cfg, env, ns)
+	return ns, c, cfg, pods, err
+}
+
 // Plank runs n ProwJobs through Plank in a manager of its own.
 func Plank(ctx context.Context, env *testutil.Env, n int) (Result, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ns, err := newNamespace(ctx, env)
-	if err != nil {
-		return Result{}, err
-	}
-	c, cfg, err := throttled(env)
-	if err != nil {
-		return Result{}, err
-	}
-	pods, err := watchPods(ctx, cfg, env, ns)
+	ns, c, cfg, pods, err := prepare(ctx, env)
 	if err != nil {
 		return Result{}, err
 	}
@@ -198,10 +215,9 @@ func Plank(ctx context.Context, env *testutil.Env, n int) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	// A config built in code: Plank applies Prow's defaults to what it leaves unset.
 	pc := &prowconfig.Config{}
 	pc.ProwJobNamespace, pc.PodNamespace = ns, ns
-	one := 3
-	pc.Plank.MaxRevivals = &one
 	ids, err := jobs.NewBuildIDs(7)
 	if err != nil {
 		return Result{}, err
@@ -231,15 +247,7 @@ func Plank(ctx context.Context, env *testutil.Env, n int) (Result, error) {
 func Baseline(ctx context.Context, env *testutil.Env, n int) (Result, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ns, err := newNamespace(ctx, env)
-	if err != nil {
-		return Result{}, err
-	}
-	c, cfg, err := throttled(env)
-	if err != nil {
-		return Result{}, err
-	}
-	pods, err := watchPods(ctx, cfg, env, ns)
+	ns, c, _, pods, err := prepare(ctx, env)
 	if err != nil {
 		return Result{}, err
 	}
@@ -252,48 +260,26 @@ func Baseline(ctx context.Context, env *testutil.Env, n int) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	work := make(chan int)
-	var wg sync.WaitGroup
-	var firstErr error
-	var mu sync.Mutex
-	for range Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				pj := prowJob(ns, i)
-				if err := c.Get(ctx, client.ObjectKeyFromObject(pj), pj); err != nil {
-					mu.Lock()
-					firstErr = err
-					mu.Unlock()
-					continue
-				}
-				id := ids.Next()
-				pod, err := decorate.Pod(pj, id)
-				if err == nil {
-					err = c.Create(ctx, pod)
-				}
-				if err == nil {
-					base := pj.DeepCopy()
-					now := metav1.Now()
-					pj.Status = prowv1.ProwJobStatus{State: prowv1.PendingState, StartTime: pj.CreationTimestamp, PendingTime: &now, BuildID: id, PodName: pod.Name}
-					err = c.Status().Patch(ctx, pj, client.MergeFrom(base))
-				}
-				if err != nil {
-					mu.Lock()
-					firstErr = err
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	for i := range n {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
-	if firstErr != nil {
-		return Result{}, firstErr
+	err = parallel(n, func(i int) error {
+		pj := prowJob(ns, i)
+		if err := c.Get(ctx, client.ObjectKeyFromObject(pj), pj); err != nil {
+			return err
+		}
+		id := ids.Next()
+		pod, err := decorate.Pod(pj, id)
+		if err != nil {
+			return err
+		}
+		if err := c.Create(ctx, pod); err != nil {
+			return err
+		}
+		base := pj.DeepCopy()
+		now := metav1.Now()
+		pj.Status = prowv1.ProwJobStatus{State: prowv1.PendingState, StartTime: pj.CreationTimestamp, PendingTime: &now, BuildID: id, PodName: pod.Name}
+		return c.Status().Patch(ctx, pj, client.MergeFrom(base))
+	})
+	if err != nil {
+		return Result{}, err
 	}
 	r := Result{Total: time.Since(start)}
 	r.P50, r.P99 = latencies(created, pods())

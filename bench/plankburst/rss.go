@@ -27,32 +27,13 @@ func ManagerRSS(ctx context.Context, env *testutil.Env, prowl string, n int) (fl
 	if err != nil {
 		return 0, err
 	}
-	work := make(chan int)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var firstErr error
-	for range Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				pj := prowJob(ns, i)
-				pj.Spec.Agent = "jenkins"
-				if err := c.Create(ctx, pj); err != nil {
-					mu.Lock()
-					firstErr = err
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	for i := range n {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
-	if firstErr != nil {
-		return 0, firstErr
+	err = parallel(n, func(i int) error {
+		pj := prowJob(ns, i)
+		pj.Spec.Agent = "jenkins"
+		return c.Create(ctx, pj)
+	})
+	if err != nil {
+		return 0, err
 	}
 	dir, err := os.MkdirTemp("", "prowl-rss-")
 	if err != nil {

@@ -157,3 +157,23 @@ func (c *Config) defaultJobBase(j *JobBase, repo string, cache map[string]*prowv
 		j.DecorationConfig = MergeDecorationConfig(j.DecorationConfig, def)
 	}
 }
+
+// PodTimeouts are plank's Pod deadlines: unscheduled, pending and running, with Prow's defaults
+// where unset (a config built in code rather than loaded has none).
+func (p *Plank) PodTimeouts() (unscheduled, pending, running time.Duration) {
+	get := func(d *metav1.Duration, def time.Duration) time.Duration {
+		if d == nil {
+			return def
+		}
+		return d.Duration
+	}
+	return get(p.PodUnscheduledTimeout, DefaultPodUnscheduledTimeout), get(p.PodPendingTimeout, DefaultPodPendingTimeout), get(p.PodRunningTimeout, DefaultPodRunningTimeout)
+}
+
+// Revivals is plank.max_revivals, 3 where unset.
+func (p *Plank) Revivals() int {
+	if p.MaxRevivals == nil {
+		return DefaultMaxRevivals
+	}
+	return *p.MaxRevivals
+}

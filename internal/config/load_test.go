@@ -345,3 +345,13 @@ func TestSyntaxErrorHasLine(t *testing.T) {
 		t.Errorf("got %+v", errs[0])
 	}
 }
+
+// TestPlankDefaultsWithoutLoad: a config built in code, never loaded, still has Prow's deadlines.
+func TestPlankDefaultsWithoutLoad(t *testing.T) {
+	t.Parallel()
+	var p Plank
+	u, pe, r := p.PodTimeouts()
+	if u != DefaultPodUnscheduledTimeout || pe != DefaultPodPendingTimeout || r != DefaultPodRunningTimeout || p.Revivals() != DefaultMaxRevivals {
+		t.Errorf("defaults: %v %v %v %d", u, pe, r, p.Revivals())
+	}
+}

@@ -144,3 +144,22 @@ func TestPeriodicLabelsFromExtraRefs(t *testing.T) {
 		t.Errorf("labels %v", labels)
 	}
 }
+
+// TestBatch: a batch tests several pull requests merged together: its type, refs and labels.
+func TestBatch(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	jobsFile := filepath.Join(dir, "jobs.yaml")
+	if err := os.WriteFile(jobsFile, []byte("presubmits:\n  org/repo:\n  - name: pull-unit\n    decorate: true\n    spec: {containers: [{image: golang, command: [go, test]}]}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := loadExamples(t, jobsFile)
+	refs := prowv1.Refs{Org: "org", Repo: "repo", BaseRef: "main", BaseSHA: "abc", Pulls: []prowv1.Pull{{Number: 1, Author: "a", SHA: "s1"}, {Number: 2, Author: "b", SHA: "s2"}}}
+	pj := testBuilder(c).Batch(&c.PresubmitsStatic["org/repo"][0], refs)
+	if pj.Spec.Type != prowv1.BatchJob || len(pj.Spec.Refs.Pulls) != 2 || pj.Labels[prowv1.TypeLabel] != "batch" || pj.Spec.Context != "pull-unit" {
+		t.Errorf("batch ProwJob: %+v labels %v", pj.Spec, pj.Labels)
+	}
+	if pj.Labels[prowv1.PullLabel] != "1" {
+		t.Errorf("pull label %q, want the first pull", pj.Labels[prowv1.PullLabel])
+	}
+}

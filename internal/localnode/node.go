@@ -52,7 +52,9 @@ type Node struct {
 	warned   sync.Once
 	log      logr.Logger
 	stopping atomic.Bool
-	bound    sync.Map // pod UID → when this node bound it
+	// terminating holds the UIDs of deleted Pods being stopped.
+	terminating sync.Map
+	bound       sync.Map // pod UID → when this node bound it
 }
 
 type podRun struct {
@@ -138,9 +140,20 @@ func (n *Node) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, er
 	}
 	switch {
 	case pod.DeletionTimestamp != nil:
-		n.stop(pod)
-		zero := int64(0)
-		return ctrl.Result{}, client.IgnoreNotFound(n.Client.Delete(ctx, pod, &client.DeleteOptions{GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &pod.UID}}))
+		if !n.isRunning(pod.UID) {
+			return ctrl.Result{}, n.remove(ctx, pod)
+		}
+		// Stopping takes up to the grace period: it must not hold up the Pods behind it.
+		if _, already := n.terminating.LoadOrStore(pod.UID, true); !already {
+			go func() {
+				defer n.terminating.Delete(pod.UID)
+				n.stop(pod)
+				if err := n.remove(context.Background(), pod); err != nil {
+					n.log.Error(err, "remove deleted pod", "pod", pod.Name)
+				}
+			}()
+		}
+		return ctrl.Result{}, nil
 	case pod.Spec.NodeName == "":
 		binding := &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID}, Target: corev1.ObjectReference{Kind: "Node", Name: n.Name}}
 		if err := n.Client.SubResource("binding").Create(ctx, pod, binding); err != nil && !apierrors.IsConflict(err) {
@@ -155,6 +168,12 @@ func (n *Node) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, er
 		n.start(pod.DeepCopy())
 	}
 	return ctrl.Result{}, nil
+}
+
+// remove confirms a deleted Pod's deletion, as the kubelet does once its containers are gone.
+func (n *Node) remove(ctx context.Context, pod *corev1.Pod) error {
+	zero := int64(0)
+	return client.IgnoreNotFound(n.Client.Delete(ctx, pod, &client.DeleteOptions{GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &pod.UID}}))
 }
 
 func (n *Node) start(pod *corev1.Pod) {

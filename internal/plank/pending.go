@@ -8,26 +8,16 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
-	"github.com/prowl-ci/prowl/internal/config"
 )
 
 // timeouts are a job's Pod deadlines: its decoration_config's, else plank's.
 func (r *Reconciler) timeouts(pj *prowv1.ProwJob) (unscheduled, pending, running time.Duration) {
-	p := r.Config().Plank
-	orDefault := func(d *metav1.Duration, def time.Duration) time.Duration {
-		if d == nil {
-			return def // a config that did not go through config.Load
-		}
-		return d.Duration
-	}
-	unscheduled = orDefault(p.PodUnscheduledTimeout, config.DefaultPodUnscheduledTimeout)
-	pending = orDefault(p.PodPendingTimeout, config.DefaultPodPendingTimeout)
-	running = orDefault(p.PodRunningTimeout, config.DefaultPodRunningTimeout)
+	plank := r.Config().Plank
+	unscheduled, pending, running = plank.PodTimeouts()
 	if dc := pj.Spec.DecorationConfig; dc != nil {
 		if dc.PodUnscheduledTimeout != nil {
 			unscheduled = dc.PodUnscheduledTimeout.Duration
@@ -64,7 +54,7 @@ func (r *Reconciler) syncPending(ctx context.Context, pj *prowv1.ProwJob) (ctrl.
 		// Someone is deleting it; its disappearance requeues the job.
 		return ctrl.Result{}, nil
 	}
-	maxRevivals := r.maxRevivals()
+	maxRevivals := r.Config().Plank.Revivals()
 	switch {
 	case disrupted(pod):
 		if pj.Spec.ErrorOnEviction {
@@ -108,7 +98,7 @@ func (r *Reconciler) syncPending(ctx context.Context, pj *prowv1.ProwJob) (ctrl.
 // revive recreates a Pod that is gone while revivals remain: the job goes back to triggered with
 // its build ID, and the next reconcile creates the Pod again.
 func (r *Reconciler) revive(pj *prowv1.ProwJob, what string) (ctrl.Result, error) {
-	maxRevivals := r.maxRevivals()
+	maxRevivals := r.Config().Plank.Revivals()
 	if pj.Status.PodRevivalCount >= maxRevivals {
 		r.finish(pj, prowv1.ErrorState, fmt.Sprintf("%s and plank.max_revivals (%d) is used up.", what, maxRevivals))
 		return ctrl.Result{}, nil
@@ -212,11 +202,4 @@ func podReason(pod *corev1.Pod) string {
 		return pod.Status.Reason
 	}
 	return "the Pod failed."
-}
-
-func (r *Reconciler) maxRevivals() int {
-	if m := r.Config().Plank.MaxRevivals; m != nil {
-		return *m
-	}
-	return config.DefaultMaxRevivals
 }

@@ -48,7 +48,6 @@ func TestUpRunsJobsToTheirEnd(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("skipping: the local node runs containers in mount namespaces, which needs root")
 	}
-	bin := binaries(t)
 	dataDir := t.TempDir()
 	seed, err := os.ReadFile(testutil.Seed("periodic-config.yaml"))
 	if err != nil {
@@ -56,20 +55,9 @@ func TestUpRunsJobsToTheirEnd(t *testing.T) {
 	}
 	failing := "- interval: 60m\n  name: fail-test\n  decorate: true\n  spec:\n    containers:\n    - image: alpine\n      command: [/bin/sh, -c, 'echo failing; exit 1']\n"
 	cfgPath, jobs := upConfig(t, dataDir, string(seed)+failing)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout, stderr syncBuffer
-	up := exec.CommandContext(ctx, filepath.Join(bin, "prowl"), "up", "--data-dir", dataDir, "--config-path", cfgPath, "--job-config-path", jobs)
-	up.Stdout, up.Stderr = &stdout, &stderr
-	up.Cancel = func() error { return up.Process.Signal(os.Interrupt) }
-	if err := up.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- up.Wait() }()
-
-	kubeconfig := filepath.Join(dataDir, "kubeconfig")
-	c := waitForClient(t, ctx, kubeconfig, exited, &stdout, &stderr)
+	ctx := context.Background()
+	up := startUp(t, dataDir, cfgPath, jobs)
+	c := up.client(t, filepath.Join(dataDir, "kubeconfig"))
 	final := map[string]prowv1.ProwJob{}
 	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
 		var list prowv1.ProwJobList
@@ -84,7 +72,7 @@ func TestUpRunsJobsToTheirEnd(t *testing.T) {
 		return len(final) == 2, nil
 	})
 	if err != nil {
-		t.Fatalf("jobs did not finish: %v\n%s", final, stderr.String())
+		t.Fatalf("jobs did not finish: %v\n%s", final, up.out.String())
 	}
 	echo, fail := final["echo-test"], final["fail-test"]
 	if echo.Status.State != prowv1.SuccessState || fail.Status.State != prowv1.FailureState {
@@ -111,16 +99,8 @@ func TestUpRunsJobsToTheirEnd(t *testing.T) {
 	if !strings.Contains(string(failLog), "failing") {
 		t.Errorf("fail-test's build-log.txt: %q", failLog)
 	}
-	cancel()
-	select {
-	case err := <-exited:
-		// Wait reports the cancelled context; the exit code says how prowl up took Ctrl-C.
-		t.Logf("prowl up stopped: %v", err)
-		if code := up.ProcessState.ExitCode(); code != 0 {
-			t.Errorf("prowl up exited %d after Ctrl-C:\n%s", code, stderr.String())
-		}
-	case <-time.After(time.Minute):
-		t.Fatal("prowl up did not stop on Ctrl-C")
+	if code := up.stop(t); code != 0 {
+		t.Errorf("prowl up exited %d after Ctrl-C:\n%s", code, up.out.String())
 	}
 }
 
@@ -168,19 +148,59 @@ func binaries(t *testing.T) string {
 	return binDir
 }
 
-func waitForClient(t *testing.T, ctx context.Context, kubeconfig string, exited chan error, stdout, stderr *syncBuffer) client.Client {
+// upProcess is a running `prowl up` binary; stop sends it Ctrl-C.
+type upProcess struct {
+	cmd    *exec.Cmd
+	cancel context.CancelFunc
+	exited chan error
+	out    *syncBuffer
+}
+
+func startUp(t *testing.T, dataDir, cfgPath, jobs string) *upProcess {
 	t.Helper()
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(context.Context) (bool, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &upProcess{cancel: cancel, exited: make(chan error, 1), out: &syncBuffer{}}
+	p.cmd = exec.CommandContext(ctx, filepath.Join(binaries(t), "prowl"), "up", "--data-dir", dataDir, "--config-path", cfgPath, "--job-config-path", jobs)
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	p.cmd.Cancel = func() error { return p.cmd.Process.Signal(os.Interrupt) }
+	if err := p.cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	go func() { p.exited <- p.cmd.Wait() }()
+	t.Cleanup(cancel)
+	return p
+}
+
+// stop sends Ctrl-C and returns prowl up's exit code. (Wait reports the cancelled context; the
+// exit code says how prowl up took the interrupt.)
+func (p *upProcess) stop(t *testing.T) int {
+	t.Helper()
+	p.cancel()
+	select {
+	case err := <-p.exited:
+		t.Logf("prowl up stopped: %v", err)
+		return p.cmd.ProcessState.ExitCode()
+	case <-time.After(time.Minute):
+		t.Fatal("prowl up did not stop on Ctrl-C")
+		return -1
+	}
+}
+
+// client waits for the kubeconfig prowl up writes and returns a client for its control plane.
+func (p *upProcess) client(t *testing.T, kubeconfig string) client.Client {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 2*time.Minute, true, func(context.Context) (bool, error) {
 		select {
-		case err := <-exited:
-			t.Fatalf("prowl up exited early (%v):\n%s\n%s", err, stdout.String(), stderr.String())
+		case err := <-p.exited:
+			t.Fatalf("prowl up exited early (%v):\n%s", err, p.out.String())
 		default:
 		}
 		_, err := os.Stat(kubeconfig)
 		return err == nil, nil
 	})
 	if err != nil {
-		t.Fatalf("no kubeconfig written:\n%s", stdout.String())
+		t.Fatalf("no kubeconfig written:\n%s", p.out.String())
 	}
 	return testutil.KubeconfigClient(t, kubeconfig)
 }
@@ -195,39 +215,14 @@ func TestUpRestartMidJob(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("skipping: the local node runs containers in mount namespaces, which needs root")
 	}
-	bin := binaries(t)
 	dataDir := t.TempDir()
 	cfgPath, jobs := upConfig(t, dataDir, "periodics:\n- interval: 60m\n  name: slow\n  decorate: true\n  spec:\n    containers:\n    - image: alpine\n      command: [/bin/sh, -c, 'sleep 6; echo done']\n")
-	var err error
-	start := func() (context.CancelFunc, chan error, *exec.Cmd, *syncBuffer) {
-		ctx, cancel := context.WithCancel(context.Background())
-		var out syncBuffer
-		up := exec.CommandContext(ctx, filepath.Join(bin, "prowl"), "up", "--data-dir", dataDir, "--config-path", cfgPath, "--job-config-path", jobs)
-		up.Stdout, up.Stderr = &out, &out
-		up.Cancel = func() error { return up.Process.Signal(os.Interrupt) }
-		if err := up.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- up.Wait() }()
-		return cancel, exited, up, &out
-	}
-	stop := func(cancel context.CancelFunc, exited chan error) {
-		cancel()
-		select {
-		case err := <-exited:
-			t.Logf("prowl up stopped: %v", err)
-		case <-time.After(time.Minute):
-			t.Fatal("prowl up did not stop")
-		}
-	}
-	cancel, exited, _, out := start()
-	defer cancel()
 	kubeconfig := filepath.Join(dataDir, "kubeconfig")
-	c := waitForClient(t, context.Background(), kubeconfig, exited, out, out)
+	first := startUp(t, dataDir, cfgPath, jobs)
+	c := first.client(t, kubeconfig)
 	ctx := context.Background()
 	var pj prowv1.ProwJob
-	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 		var list prowv1.ProwJobList
 		if c.List(ctx, &list, client.InNamespace("default")) != nil || len(list.Items) == 0 {
 			return false, nil
@@ -236,15 +231,15 @@ func TestUpRestartMidJob(t *testing.T) {
 		return pj.Status.State == prowv1.PendingState, nil
 	})
 	if err != nil {
-		t.Fatalf("slow never started:\n%s", out.String())
+		t.Fatalf("slow never started:\n%s", first.out.String())
 	}
 	time.Sleep(2 * time.Second) // well into the job's six seconds
-	stop(cancel, exited)
+	first.stop(t)
 	_ = os.Remove(kubeconfig)
 
-	cancel2, exited2, _, out2 := start()
-	defer stop(cancel2, exited2)
-	c = waitForClient(t, ctx, kubeconfig, exited2, out2, out2)
+	second := startUp(t, dataDir, cfgPath, jobs)
+	defer second.stop(t)
+	c = second.client(t, kubeconfig)
 	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
 		if err := c.Get(ctx, client.ObjectKeyFromObject(&pj), &pj); err != nil {
 			return false, nil
@@ -252,7 +247,7 @@ func TestUpRestartMidJob(t *testing.T) {
 		return pj.Complete(), nil
 	})
 	if err != nil {
-		t.Fatalf("slow did not finish after the restart: %+v\n%s", pj.Status, out2.String())
+		t.Fatalf("slow did not finish after the restart: %+v\n%s", pj.Status, second.out.String())
 	}
 	if pj.Status.State != prowv1.SuccessState || pj.Status.PodRevivalCount != 1 {
 		t.Errorf("after a restart: %s (%s), revivals %d; want success after one revival", pj.Status.State, pj.Status.Description, pj.Status.PodRevivalCount)
