@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -219,6 +220,9 @@ func TestCronJob(t *testing.T) {
 	hs.finish("every-five")
 	if n := hs.pass(); n != 0 {
 		t.Fatalf("10:16: created %d for a skipped firing", n)
+	}
+	if got := promtestutil.ToFloat64(skippedFirings.WithLabelValues("every-five")); got != 1 {
+		t.Errorf("skipped firings counted %v, want 1 (10:15, once however many passes saw it)", got)
 	}
 	hs.clock.SetTime(base.Add(17 * time.Minute)) // 10:20
 	if n := hs.pass(); n != 1 {

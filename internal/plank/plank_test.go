@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
@@ -176,6 +177,20 @@ func TestTriggeredToPendingToSuccess(t *testing.T) {
 	done := h.waitState("ok", prowv1.SuccessState)
 	if done.Status.CompletionTime == nil || done.Status.Description != "Job succeeded." {
 		t.Errorf("final status %+v", done.Status)
+	}
+	// The metrics Prometheus scrapes: jobs by state, reconcile and Pod-create latency.
+	families, err := ctrlmetrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, f := range families {
+		seen[f.GetName()] = len(f.GetMetric()) > 0
+	}
+	for _, name := range []string{"prowl_prowjobs", "prowl_plank_reconcile_seconds", "prowl_plank_pod_create_seconds"} {
+		if !seen[name] {
+			t.Errorf("metric %s is not exported", name)
+		}
 	}
 }
 
