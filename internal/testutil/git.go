@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
 	"os"
@@ -81,11 +82,27 @@ func (g *GitRepo) FileURL() string { return "file://" + g.bare }
 // returns the repository's clone URL.
 func (g *GitRepo) ServeHTTP() string {
 	g.t.Helper()
+	return g.ServeHTTPBehind(nil)
+}
+
+// ServeHTTPBehind is ServeHTTP with a gate in front of git-http-backend (to check credentials):
+// gate returns false when it has answered the request itself.
+func (g *GitRepo) ServeHTTPBehind(gate func(http.ResponseWriter, *http.Request) bool) string {
+	g.t.Helper()
 	backend := "/usr/lib/git-core/git-http-backend"
 	if _, err := os.Stat(backend); err != nil {
 		g.t.Skipf("skipping: %s is absent (install Debian's git)", backend)
 	}
-	srv := httptest.NewServer(&cgi.Handler{Path: backend, Env: []string{"GIT_PROJECT_ROOT=" + g.Root, "GIT_HTTP_EXPORT_ALL=1"}})
+	var h http.Handler = &cgi.Handler{Path: backend, Env: []string{"GIT_PROJECT_ROOT=" + g.Root, "GIT_HTTP_EXPORT_ALL=1"}}
+	if gate != nil {
+		backendHandler := h
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if gate(w, r) {
+				backendHandler.ServeHTTP(w, r)
+			}
+		})
+	}
+	srv := httptest.NewServer(h)
 	g.t.Cleanup(srv.Close)
 	rel, err := filepath.Rel(g.Root, g.bare)
 	if err != nil {

@@ -4,8 +4,10 @@ package clonerefs
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -90,41 +92,36 @@ func redact(args []string) []string {
 	return out
 }
 
-// remote is where a ref is fetched from.
-func remote(o *options.CloneRefs, r prowv1.Refs) (string, error) {
+// remote is where a ref is fetched from: its clone_uri, or GitHub over SSH when keys are mounted
+// and over HTTPS otherwise. Credentials never go into the URL (they would show in the clone
+// records); gitEnv hands them to git through its config.
+func remote(o *options.CloneRefs, r prowv1.Refs) string {
 	if r.CloneURI != "" {
-		return r.CloneURI, nil
+		return r.CloneURI
 	}
-	host := "github.com"
 	if len(o.KeyFiles) > 0 {
-		return fmt.Sprintf("git@%s:%s/%s.git", host, r.Org, r.Repo), nil
+		return fmt.Sprintf("git@github.com:%s/%s.git", r.Org, r.Repo)
 	}
-	if o.OauthTokenFile != "" {
-		token, err := os.ReadFile(o.OauthTokenFile)
-		if err != nil {
-			return "", fmt.Errorf("read oauth token: %w", err)
-		}
-		return fmt.Sprintf("https://x-access-token:%s@%s/%s/%s.git", strings.TrimSpace(string(token)), host, r.Org, r.Repo), nil
-	}
-	return fmt.Sprintf("https://%s/%s/%s.git", host, r.Org, r.Repo), nil
+	return fmt.Sprintf("https://github.com/%s/%s.git", r.Org, r.Repo)
 }
 
 func cloneRefs(ctx context.Context, o *options.CloneRefs, r prowv1.Refs) metadata.CloneRecord {
 	start := time.Now()
 	rec := metadata.CloneRecord{Refs: r}
 	dir := filepath.Join(o.SrcRoot, "src", downwardapi.RepoPath(r))
-	c := &cloner{ctx: ctx, dir: dir, record: &rec, env: gitEnv(o)}
+	uri := remote(o, r)
+	env, err := gitEnv(o, uri)
+	c := &cloner{ctx: ctx, dir: dir, record: &rec, env: env}
 	fail := func(err error) metadata.CloneRecord {
 		rec.Failed = true
 		rec.Commands = append(rec.Commands, metadata.Command{Command: "# clone failed", Error: err.Error()})
 		rec.Duration = int64(time.Since(start))
 		return rec
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err != nil {
 		return fail(err)
 	}
-	uri, err := remote(o, r)
-	if err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fail(err)
 	}
 	depth := []string{}
@@ -177,13 +174,13 @@ func cloneRefs(ctx context.Context, o *options.CloneRefs, r prowv1.Refs) metadat
 			head = p.SHA
 		}
 		date := fmt.Sprintf("@%d +0000", when+int64(i)+1)
-		c.env = append(gitEnv(o), "GIT_AUTHOR_DATE="+date, "GIT_COMMITTER_DATE="+date)
+		c.env = append(env[:len(env):len(env)], "GIT_AUTHOR_DATE="+date, "GIT_COMMITTER_DATE="+date)
 		if _, err := c.git("merge", "--no-ff", "--no-stat", "-m", fmt.Sprintf("Merge pull request #%d", p.Number), head); err != nil {
 			_, _ = c.git("merge", "--abort")
 			return fail(err)
 		}
 	}
-	c.env = gitEnv(o)
+	c.env = env
 	if !r.SkipSubmodules {
 		if _, err := c.git("submodule", "update", "--init", "--recursive"); err != nil {
 			return fail(err)
@@ -198,14 +195,39 @@ func cloneRefs(ctx context.Context, o *options.CloneRefs, r prowv1.Refs) metadat
 	return rec
 }
 
-// gitEnv is the environment git runs in: no prompts, and SSH with the mounted keys and the known
-// host fingerprints when there are any.
-func gitEnv(o *options.CloneRefs) []string {
+// gitEnv is the environment git runs in for one remote: no prompts; the OAuth token as an
+// Authorization header and the cookie file, both scoped to the remote's host through git's own
+// config variables (GIT_CONFIG_COUNT, so they reach no other host and show in no command line);
+// and SSH with the mounted keys, checking the host against the configured fingerprints.
+func gitEnv(o *options.CloneRefs, uri string) ([]string, error) {
 	env := append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
-	if len(o.KeyFiles) == 0 {
-		return env
+	var config [][2]string
+	if u, err := url.Parse(uri); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.User == nil {
+		scope := "http." + u.Scheme + "://" + u.Host + "/"
+		if o.OauthTokenFile != "" {
+			token, err := os.ReadFile(o.OauthTokenFile)
+			if err != nil {
+				return nil, fmt.Errorf("read oauth_token_file: %w", err)
+			}
+			// GitHub takes any user name with a token; x-access-token is what App tokens need.
+			basic := base64.StdEncoding.EncodeToString([]byte("x-access-token:" + strings.TrimSpace(string(token))))
+			config = append(config, [2]string{scope + ".extraHeader", "Authorization: Basic " + basic})
+		}
+		if o.CookiePath != "" {
+			if _, err := os.Stat(o.CookiePath); err != nil {
+				return nil, fmt.Errorf("cookie_path: %w", err)
+			}
+			config = append(config, [2]string{scope + ".cookieFile", o.CookiePath})
+		}
 	}
-	ssh := []string{"ssh"}
+	env = append(env, "GIT_CONFIG_COUNT="+strconv.Itoa(len(config)))
+	for i, kv := range config {
+		env = append(env, fmt.Sprintf("GIT_CONFIG_KEY_%d=%s", i, kv[0]), fmt.Sprintf("GIT_CONFIG_VALUE_%d=%s", i, kv[1]))
+	}
+	if len(o.KeyFiles) == 0 {
+		return env, nil
+	}
+	ssh := []string{"ssh", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes"}
 	for _, k := range o.KeyFiles {
 		// A key secret mounts a directory of keys, or a single key file.
 		if info, err := os.Stat(k); err == nil && info.IsDir() {
@@ -220,11 +242,27 @@ func gitEnv(o *options.CloneRefs) []string {
 		}
 	}
 	if len(o.HostFingerprints) > 0 {
-		known := filepath.Join(os.TempDir(), "clonerefs-known_hosts")
-		_ = os.WriteFile(known, []byte(strings.Join(o.HostFingerprints, "\n")+"\n"), 0o600)
+		known, err := knownHosts(o.HostFingerprints)
+		if err != nil {
+			return nil, err
+		}
 		ssh = append(ssh, "-o", "UserKnownHostsFile="+known, "-o", "StrictHostKeyChecking=yes")
 	} else {
-		ssh = append(ssh, "-o", "StrictHostKeyChecking=accept-new")
+		ssh = append(ssh, "-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no")
 	}
-	return append(env, "GIT_SSH_COMMAND="+strings.Join(ssh, " "))
+	return append(env, "GIT_SSH_COMMAND="+strings.Join(ssh, " ")), nil
+}
+
+// knownHosts writes the fingerprints (known_hosts lines) to a file of their own, one per
+// repository, so that clones in parallel never share one.
+func knownHosts(lines []string) (string, error) {
+	f, err := os.CreateTemp("", "clonerefs-known_hosts-")
+	if err != nil {
+		return "", fmt.Errorf("write host fingerprints: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(strings.Join(lines, "\n") + "\n"); err != nil {
+		return "", fmt.Errorf("write host fingerprints: %w", err)
+	}
+	return f.Name(), nil
 }

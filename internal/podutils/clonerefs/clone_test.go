@@ -3,6 +3,8 @@ package clonerefs
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,9 +19,15 @@ import (
 
 func clone(t *testing.T, refs ...prowv1.Refs) (string, []metadata.CloneRecord) {
 	t.Helper()
+	return cloneWith(t, options.CloneRefs{}, refs...)
+}
+
+// cloneWith runs clonerefs with o's credentials and returns the source root and the records.
+func cloneWith(t *testing.T, o options.CloneRefs, refs ...prowv1.Refs) (string, []metadata.CloneRecord) {
+	t.Helper()
 	root := t.TempDir()
-	o := &options.CloneRefs{SrcRoot: root, Log: filepath.Join(root, "logs", "clone.json"), GitRefs: refs}
-	if err := Run(context.Background(), o); err != nil {
+	o.SrcRoot, o.Log, o.GitRefs = root, filepath.Join(root, "logs", "clone.json"), refs
+	if err := Run(context.Background(), &o); err != nil {
 		t.Fatal(err)
 	}
 	raw, err := os.ReadFile(o.Log)
@@ -128,5 +136,102 @@ func TestMissingRefIsRecordedAsFailed(t *testing.T) {
 	last := records[0].Commands[len(records[0].Commands)-1]
 	if !strings.Contains(last.Error, "fetch") {
 		t.Errorf("the failure does not say what failed: %+v", last)
+	}
+}
+
+func writeFile(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestCloneWithOAuthTokenAndCookie(t *testing.T) {
+	t.Parallel()
+	repo := testutil.NewGitRepo(t, "org", "repo")
+	pr := repo.PullRequest("1", "one.txt", "one\n")
+	const token, cookie = "s3cr3t-t0ken", "abc123"
+	tokenURL := repo.ServeHTTPBehind(func(w http.ResponseWriter, r *http.Request) bool {
+		if user, pass, ok := r.BasicAuth(); !ok || user == "" || pass != token {
+			w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
+			http.Error(w, "token required", http.StatusUnauthorized)
+			return false
+		}
+		return true
+	})
+	cookieURL := repo.ServeHTTPBehind(func(w http.ResponseWriter, r *http.Request) bool {
+		if c, err := r.Cookie("o"); err != nil || c.Value != cookie {
+			http.Error(w, "cookie required", http.StatusForbidden)
+			return false
+		}
+		return true
+	})
+	u, _ := url.Parse(cookieURL)
+	// Netscape cookie file, as curl reads it: domain, subdomains, path, secure, expiry, name, value.
+	cookies := writeFile(t, strings.Join([]string{u.Hostname(), "FALSE", "/", "FALSE", "0", "o", cookie}, "\t")+"\n")
+	refs := func(uri string) prowv1.Refs {
+		return prowv1.Refs{Org: "org", Repo: "repo", BaseRef: "main", CloneURI: uri, Pulls: []prowv1.Pull{{Number: 1, SHA: pr}}}
+	}
+	for _, tc := range []struct {
+		name string
+		o    options.CloneRefs
+		uri  string
+		ok   bool
+	}{
+		{"token accepted", options.CloneRefs{OauthTokenFile: writeFile(t, token+"\n")}, tokenURL, true},
+		{"no token", options.CloneRefs{}, tokenURL, false},
+		{"wrong token", options.CloneRefs{OauthTokenFile: writeFile(t, "nope")}, tokenURL, false},
+		{"cookie accepted", options.CloneRefs{CookiePath: cookies}, cookieURL, true},
+		{"no cookie", options.CloneRefs{}, cookieURL, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, records := cloneWith(t, tc.o, refs(tc.uri))
+			if records[0].Failed == tc.ok {
+				t.Fatalf("failed=%v, want %v: %+v", records[0].Failed, !tc.ok, records[0].Commands)
+			}
+			raw, _ := json.Marshal(records)
+			if strings.Contains(string(raw), token) {
+				t.Errorf("the clone records show the token: %s", raw)
+			}
+		})
+	}
+}
+
+func TestCloneOverSSHWithHostFingerprints(t *testing.T) {
+	t.Parallel()
+	repo := testutil.NewGitRepo(t, "org", "repo")
+	pr := repo.PullRequest("1", "one.txt", "one\n")
+	srv := repo.ServeSSH()
+	other := repo.ServeSSH() // another host key: a fingerprint that does not match srv
+	refs := prowv1.Refs{Org: "org", Repo: "repo", BaseRef: "main", CloneURI: srv.URL, Pulls: []prowv1.Pull{{Number: 1, SHA: pr}}}
+	keyDir := filepath.Dir(srv.ClientKey) // a key secret mounts a directory
+	host, _, _ := strings.Cut(srv.KnownHost, " ")
+	_, otherKey, _ := strings.Cut(other.KnownHost, " ")
+	wrongKey := host + " " + otherKey // srv's address with another host's key
+	for _, tc := range []struct {
+		name string
+		o    options.CloneRefs
+		ok   bool
+	}{
+		{"key and fingerprint", options.CloneRefs{KeyFiles: []string{keyDir}, HostFingerprints: []string{srv.KnownHost}}, true},
+		{"key file, no fingerprints", options.CloneRefs{KeyFiles: []string{srv.ClientKey}}, true},
+		{"wrong fingerprint", options.CloneRefs{KeyFiles: []string{keyDir}, HostFingerprints: []string{wrongKey}}, false},
+		{"key not authorized", options.CloneRefs{KeyFiles: []string{other.ClientKey}, HostFingerprints: []string{srv.KnownHost}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			root, records := cloneWith(t, tc.o, refs)
+			if records[0].Failed == tc.ok {
+				t.Fatalf("failed=%v, want %v: %+v", records[0].Failed, !tc.ok, records[0].Commands)
+			}
+			if tc.ok {
+				if _, err := os.Stat(filepath.Join(root, "src", "github.com", "org", "repo", "one.txt")); err != nil {
+					t.Errorf("the pull request is not merged: %v", err)
+				}
+			}
+		})
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/prowl-ci/prowl/internal/podutils/flagjson"
 )
 
 // Exit codes the entrypoint records besides the command's own, as Prow's.
@@ -250,25 +252,14 @@ func Main(args []string) int {
 		}
 		return 0
 	}
-	raw, ok := os.LookupEnv(OptionsEnv)
-	if len(args) == 2 && args[0] == "--options" {
-		raw, ok = args[1], true
-		if file, isFile := strings.CutPrefix(raw, "@"); isFile {
-			b, err := os.ReadFile(file)
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "entrypoint: --options: %v\n", err)
-				return InternalErrorCode
-			}
-			raw = string(b)
-		}
-	}
-	if !ok {
-		fmt.Fprintf(os.Stderr, "entrypoint: $%s is not set; it carries the options as JSON (or pass --options JSON or --options @FILE)\n", OptionsEnv)
+	raw, source, err := flagjson.Resolve(args, OptionsEnv)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "entrypoint: %v\n", err)
 		return InternalErrorCode
 	}
 	o, err := Decode(raw)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "entrypoint: %v\n", err)
+		fmt.Fprintf(os.Stderr, "entrypoint: %s: %v\n", source, err)
 		if o != nil && o.Options != nil && o.MarkerFile != "" {
 			_ = writeMarker(o.MarkerFile, InternalErrorCode)
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
+	"github.com/prowl-ci/prowl/internal/podutils/flagjson"
 	"github.com/prowl-ci/prowl/internal/podutils/wrapper"
 )
 
@@ -98,52 +99,28 @@ func Encode(v any) (string, error) {
 	return string(b), err
 }
 
-// Load reads a utility's options from args (--options JSON, or --options @FILE) or else from its
-// environment variable, naming the key that is wrong.
+// Load reads a utility's options from its environment variable and its command line (see
+// flagjson), naming the key that is wrong.
 func Load(env string, v any) error {
 	return LoadFrom(os.Args[1:], env, v)
 }
 
 // LoadFrom is Load with the command line given.
 func LoadFrom(args []string, env string, v any) error {
-	raw, ok := os.LookupEnv(env)
-	for i, a := range args {
-		val, isOpt := strings.CutPrefix(a, "--options=")
-		if a == "--options" && i+1 < len(args) {
-			val, isOpt = args[i+1], true
-		}
-		if !isOpt {
-			continue
-		}
-		if file, isFile := strings.CutPrefix(val, "@"); isFile {
-			b, err := os.ReadFile(file)
-			if err != nil {
-				return fmt.Errorf("--options: %w", err)
-			}
-			val = string(b)
-		}
-		raw, ok, env = val, true, "--options"
-	}
-	if !ok {
-		return fmt.Errorf("$%s is not set; it carries the options as JSON (or pass --options JSON or --options @FILE)", env)
+	raw, env, err := flagjson.Resolve(args, env)
+	if err != nil {
+		return err
 	}
 	dec := json.NewDecoder(strings.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return fmt.Errorf("%s: key %q: cannot use a JSON %s as %s", name(env), jsonPath(te.Field), te.Value, te.Type)
+			return fmt.Errorf("%s: key %q: cannot use a JSON %s as %s", env, jsonPath(te.Field), te.Value, te.Type)
 		}
-		return fmt.Errorf("%s: %w", name(env), err)
+		return fmt.Errorf("%s: %w", env, err)
 	}
 	return nil
-}
-
-func name(source string) string {
-	if strings.HasPrefix(source, "--") {
-		return source
-	}
-	return "$" + source
 }
 
 // jsonPath drops the Go names of embedded structs that encoding/json puts in a field's path, leaving

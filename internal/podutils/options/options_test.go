@@ -29,6 +29,14 @@ func TestLoadNamesTheKeyAndTakesFlags(t *testing.T) {
 	if err := LoadFrom(nil, SidecarEnv, &s); err != nil || s.GCSOptions.Bucket != "b" || s.Entries[0].Args[0] != "x" {
 		t.Errorf("from the env: %+v %v", s, err)
 	}
+	var c CloneRefs
+	if err := LoadFrom([]string{"--src-root=/home/prow/go", "--log", "/logs/clone.json", "--refs", `[{"org":"o","repo":"r","base_ref":"main"}]`}, CloneRefsEnv, &c); err != nil ||
+		c.SrcRoot != "/home/prow/go" || c.Log != "/logs/clone.json" || len(c.GitRefs) != 1 || c.GitRefs[0].Org != "o" {
+		t.Errorf("from one flag per key: %+v %v", c, err)
+	}
+	if err := LoadFrom([]string{"--max-parallel-workers=many"}, CloneRefsEnv, &c); err == nil || !strings.Contains(err.Error(), `--max-parallel-workers: key "max_parallel_workers"`) {
+		t.Errorf("a bad flag value: %v, want an error naming the flag and the key", err)
+	}
 	if err := LoadFrom(nil, CloneRefsEnv, &CloneRefs{}); err == nil || !strings.Contains(err.Error(), "$CLONEREFS_OPTIONS is not set") {
 		t.Errorf("missing: %v", err)
 	}
