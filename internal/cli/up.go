@@ -18,6 +18,7 @@ import (
 
 	"github.com/prowl-ci/prowl/examples"
 	"github.com/prowl-ci/prowl/internal/controlplane"
+	"github.com/prowl-ci/prowl/internal/cpbuild"
 	"github.com/prowl-ci/prowl/internal/horologium"
 	"github.com/prowl-ci/prowl/internal/jobs"
 	"github.com/prowl-ci/prowl/internal/localnode"
@@ -33,7 +34,8 @@ func newUpCommand(stdout, stderr io.Writer) *cobra.Command {
 		Use:   "up [--config-path FILE --job-config-path DIR] [--kubeconfig FILE] [--data-dir DIR]",
 		Short: "Run Prowl in one process: a local control plane (or your cluster), Horologium and Plank",
 		Long: `up runs Horologium and Plank in one process. Without --kubeconfig it first starts a local
-kube-apiserver and etcd on loopback (the binaries make controlplane builds), keeping their data in
+kube-apiserver and etcd on loopback (built from their Go modules into ~/.cache/prowl on first
+use, about 7 minutes once, with progress shown), keeping their data in
 --data-dir so a restart keeps every ProwJob, and writes an admin kubeconfig there. Without config
 flags it runs the embedded examples (the seed's echo-test periodic). Ctrl-C stops everything.
 
@@ -72,8 +74,12 @@ beside prowl. With --kubeconfig it uses that cluster and starts no node.`,
 			var mgrFlags managerFlags
 			mgrFlags.kubeconfig, mgrFlags.qps, mgrFlags.burst = kubeconfig, 300, 600
 			if kubeconfig == "" {
+				assets, err := cpbuild.Ensure(ctx, stdout) // once per machine: builds the binaries
+				if err != nil {
+					return err
+				}
 				fmt.Fprintln(stdout, "starting the local control plane (kube-apiserver and etcd on loopback)...")
-				cp, err := controlplane.Start(ctx, controlplane.Options{DataDir: dataDir, Namespaces: []string{c.ProwJobNamespace, c.PodNamespace}})
+				cp, err := controlplane.Start(ctx, controlplane.Options{Assets: assets, DataDir: dataDir, Namespaces: []string{c.ProwJobNamespace, c.PodNamespace}})
 				if err != nil {
 					return err
 				}

@@ -23,10 +23,11 @@ import (
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/config/crd"
+	"github.com/prowl-ci/prowl/internal/cpbuild"
 )
 
-// Version is the control plane's build, as hack/controlplane/VERSION names it.
-const Version = "k8s-v1.37.2-etcd-v3.7.0"
+// Version is the control plane's build: the Kubernetes and etcd versions.
+var Version = cpbuild.Version()
 
 // Options say where the binaries and the data are.
 type Options struct {
@@ -50,19 +51,9 @@ type ControlPlane struct {
 	Kubeconfig string
 }
 
-// DefaultAssets is where hack/controlplane/build.sh puts the binaries: $PROWL_CACHE, else
-// ~/.cache/prowl, then bin/<version>.
-func DefaultAssets() string {
-	cache := os.Getenv("PROWL_CACHE")
-	if cache == "" {
-		base, err := os.UserCacheDir()
-		if err != nil {
-			base = filepath.Join(os.Getenv("HOME"), ".cache")
-		}
-		cache = filepath.Join(base, "prowl")
-	}
-	return filepath.Join(cache, "bin", Version)
-}
+// DefaultAssets is where the binaries are built: $PROWL_CACHE, else ~/.cache/prowl, then
+// bin/<Version>.
+func DefaultAssets() string { return cpbuild.Dir() }
 
 // Start starts etcd and kube-apiserver, installs the CRD, the admission policy and the
 // namespaces, and writes the admin kubeconfig.
@@ -72,7 +63,7 @@ func Start(ctx context.Context, o Options) (*ControlPlane, error) {
 	}
 	for _, bin := range []string{"kube-apiserver", "etcd"} {
 		if _, err := os.Stat(filepath.Join(o.Assets, bin)); err != nil {
-			return nil, fmt.Errorf("no %s in %s: build the control plane first with `make controlplane` (hack/controlplane/build.sh; about 7 minutes, once)", bin, o.Assets)
+			return nil, fmt.Errorf("no %s in %s: build the control plane first with `make controlplane` (or let `prowl up` build it; about 7 minutes, once)", bin, o.Assets)
 		}
 	}
 	etcd := &envtest.Etcd{}

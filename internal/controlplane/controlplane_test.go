@@ -2,8 +2,6 @@ package controlplane_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,16 +14,6 @@ import (
 	. "github.com/prowl-ci/prowl/internal/controlplane"
 	"github.com/prowl-ci/prowl/internal/testutil"
 )
-
-func TestVersionMatchesTheBuildScript(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(testutil.RepoRoot(), "hack", "controlplane", "VERSION"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := strings.TrimSpace(string(raw)); got != Version {
-		t.Errorf("hack/controlplane/VERSION says %s, the package %s", got, Version)
-	}
-}
 
 // TestRestartKeepsProwJobs starts the control plane, creates a ProwJob through the written
 // kubeconfig, stops it, starts it again on the same data dir and finds the ProwJob.
