@@ -40,7 +40,7 @@ func (s *syncBuffer) String() string {
 
 // TestUpRunsJobsToTheirEnd: `prowl up` starts a local control plane and node and runs the seed's
 // echo-test to success, with its log and finished.json in the file bucket, and a job whose
-// command exits 1 to failure.
+// command exits 1 to failure, and a job over its timeout to failure with the entrypoint's code.
 func TestUpRunsJobsToTheirEnd(t *testing.T) {
 	if _, err := testutil.ControlPlaneAssets(); err != nil {
 		t.Fatal(err)
@@ -54,7 +54,9 @@ func TestUpRunsJobsToTheirEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	failing := "- interval: 60m\n  name: fail-test\n  decorate: true\n  spec:\n    containers:\n    - image: alpine\n      command: [/bin/sh, -c, 'echo failing; exit 1']\n"
-	cfgPath, jobs := upConfig(t, dataDir, string(seed)+failing)
+	// Over its timeout, ignoring the interrupt: the entrypoint kills it after the grace period.
+	slow := "- interval: 60m\n  name: timeout-test\n  decorate: true\n  decoration_config:\n    timeout: 2s\n    grace_period: 1s\n  spec:\n    containers:\n    - image: alpine\n      command: [/bin/sh, -c, 'trap \"\" INT; echo slow; sleep 60']\n"
+	cfgPath, jobs := upConfig(t, dataDir, string(seed)+failing+slow)
 	ctx := context.Background()
 	up := startUp(t, dataDir, cfgPath, jobs)
 	c := up.client(t, filepath.Join(dataDir, "kubeconfig"))
@@ -69,7 +71,7 @@ func TestUpRunsJobsToTheirEnd(t *testing.T) {
 				final[pj.Spec.Job] = pj
 			}
 		}
-		return len(final) == 2, nil
+		return len(final) == 3, nil
 	})
 	if err != nil {
 		t.Fatalf("jobs did not finish: %v\n%s", final, up.out.String())
@@ -98,6 +100,28 @@ func TestUpRunsJobsToTheirEnd(t *testing.T) {
 	failLog, _ := os.ReadFile(filepath.Join(dataDir, "artifacts", "logs", "fail-test", fail.Status.BuildID, "build-log.txt"))
 	if !strings.Contains(string(failLog), "failing") {
 		t.Errorf("fail-test's build-log.txt: %q", failLog)
+	}
+	// As in Prow, a job over its timeout fails: the entrypoint records 127 (its own error code)
+	// after SIGINT, the grace period and SIGKILL, and finished.json says FAILURE.
+	slowJob := final["timeout-test"]
+	if slowJob.Status.State != prowv1.FailureState || !strings.Contains(slowJob.Status.Description, "exited 127") {
+		t.Errorf("timeout-test: %s (%s), want failure with the entrypoint's 127", slowJob.Status.State, slowJob.Status.Description)
+	}
+	slowDir := filepath.Join(dataDir, "artifacts", "logs", "timeout-test", slowJob.Status.BuildID)
+	slowLog, _ := os.ReadFile(filepath.Join(slowDir, "build-log.txt"))
+	if !strings.Contains(string(slowLog), "slow") || !strings.Contains(string(slowLog), "did not finish before its 2s timeout") {
+		t.Errorf("timeout-test's build-log.txt: %q", slowLog)
+	}
+	var slowFinished struct {
+		Passed bool   `json:"passed"`
+		Result string `json:"result"`
+	}
+	raw, _ = os.ReadFile(filepath.Join(slowDir, "finished.json"))
+	if err := json.Unmarshal(raw, &slowFinished); err != nil || slowFinished.Passed || slowFinished.Result != "FAILURE" {
+		t.Errorf("timeout-test's finished.json %s", raw)
+	}
+	if took := slowJob.Status.CompletionTime.Sub(slowJob.Status.StartTime.Time); took > 30*time.Second {
+		t.Errorf("timeout-test took %v: the 2s timeout and 1s grace period did not stop it", took)
 	}
 	if code := up.stop(t); code != 0 {
 		t.Errorf("prowl up exited %d after Ctrl-C:\n%s", code, up.out.String())
