@@ -86,12 +86,19 @@ func (n *Node) NeedLeaderElection() bool { return false }
 // processes died with it, so none may stay Running forever. They fail with the DisruptionTarget
 // condition, as Pods of a lost node do, so Plank revives their jobs.
 func (n *Node) Start(ctx context.Context) error {
+	port, err := n.serveLogs(ctx)
+	if err != nil {
+		return err
+	}
 	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n.Name, Labels: map[string]string{"kubernetes.io/hostname": n.Name}}}
 	if err := n.Client.Create(ctx, node); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("register node %s: %w", n.Name, err)
 	}
 	if err := n.Client.Get(ctx, client.ObjectKeyFromObject(node), node); err == nil {
 		node.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "ProwlLocalNode", LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}}
+		// Where the API server finds this node's log endpoint, for `kubectl logs`.
+		node.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}, {Type: corev1.NodeHostName, Address: "127.0.0.1"}}
+		node.Status.DaemonEndpoints.KubeletEndpoint.Port = int32(port)
 		_ = n.Client.Status().Update(ctx, node)
 	}
 	var pods corev1.PodList
@@ -342,7 +349,7 @@ func (n *Node) runContainer(ctx context.Context, r *podRun, pod *corev1.Pod, c c
 	if err != nil {
 		return status(127, "LaunchError", err.Error())
 	}
-	logPath := filepath.Join(dir, "logs", c.Name+".log")
+	logPath := n.logPath(pod.UID, c.Name)
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return status(127, "LogError", err.Error())
 	}
@@ -371,7 +378,13 @@ func (n *Node) runContainer(ctx context.Context, r *podRun, pod *corev1.Pod, c c
 		logr.FromContextOrDiscard(ctx).Info("test container started", "pod", pod.Name, "sinceBoundMicros", time.Since(t.(time.Time)).Microseconds())
 	}
 	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
+	go func() {
+		err := cmd.Wait()
+		r.mu.Lock()
+		delete(r.procs, c.Name)
+		r.mu.Unlock()
+		waited <- err
+	}()
 	var werr error
 	select {
 	case werr = <-waited:

@@ -101,6 +101,21 @@ func TestUpRunsJobsToTheirEnd(t *testing.T) {
 	if !strings.Contains(string(failLog), "failing") {
 		t.Errorf("fail-test's build-log.txt: %q", failLog)
 	}
+	// kubectl logs reaches the local node's log endpoint through the API server.
+	assets, _ := testutil.ControlPlaneAssets()
+	kubectl := func(args ...string) string {
+		out, err := exec.Command(filepath.Join(assets, "kubectl"), append([]string{"--kubeconfig", filepath.Join(dataDir, "kubeconfig"), "-n", "test-pods"}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Errorf("kubectl %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	if out := kubectl("logs", echo.Status.PodName, "-c", "test"); !strings.Contains(out, time.Now().UTC().Format("2006")) {
+		t.Errorf("kubectl logs of echo-test's test container: %q, want date's output", out)
+	}
+	if out := kubectl("logs", fail.Status.PodName, "-c", "test", "--tail=1"); strings.TrimSpace(out) != "failing" {
+		t.Errorf("kubectl logs --tail=1 of fail-test: %q, want its last line", out)
+	}
 	// As in Prow, a job over its timeout fails: the entrypoint records 127 (its own error code)
 	// after SIGINT, the grace period and SIGKILL, and finished.json says FAILURE.
 	slowJob := final["timeout-test"]
