@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
+	"github.com/prowl-ci/prowl/examples"
 	"github.com/prowl-ci/prowl/internal/config"
 	"github.com/prowl-ci/prowl/internal/decorate"
 	"github.com/prowl-ci/prowl/internal/downwardapi"
@@ -59,8 +60,15 @@ refs/pull/N/head); --base-ref defaults to main, and the base and pull SHAs are r
 					return err
 				}
 				defer os.RemoveAll(dir)
-				if err := writeExamples(dir, dir); err != nil {
+				bare, err := examples.InitRepo(filepath.Join(dir, "git"))
+				if err != nil {
 					return err
+				}
+				if err := writeExamples(dir, dir, "file://"+filepath.Join(dir, "git")); err != nil {
+					return err
+				}
+				if repoPath == "" {
+					repoPath = bare // the example repository's jobs clone it
 				}
 				cfgFlags.configPath, cfgFlags.jobConfigPath = filepath.Join(dir, "config.yaml"), filepath.Join(dir, "jobs")
 			}

@@ -1,13 +1,17 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/utils/clock"
@@ -19,6 +23,7 @@ import (
 	"github.com/prowl-ci/prowl/examples"
 	"github.com/prowl-ci/prowl/internal/controlplane"
 	"github.com/prowl-ci/prowl/internal/cpbuild"
+	"github.com/prowl-ci/prowl/internal/gitserve"
 	"github.com/prowl-ci/prowl/internal/horologium"
 	"github.com/prowl-ci/prowl/internal/jobs"
 	"github.com/prowl-ci/prowl/internal/localnode"
@@ -29,7 +34,7 @@ func init() { subcommands = append(subcommands, newUpCommand) }
 
 func newUpCommand(stdout, stderr io.Writer) *cobra.Command {
 	var cfgFlags configFlags
-	var kubeconfig, dataDir string
+	var kubeconfig, dataDir, gitAddr string
 	cmd := &cobra.Command{
 		Use:   "up [--config-path FILE --job-config-path DIR] [--kubeconfig FILE] [--data-dir DIR]",
 		Short: "Run Prowl in one process: a local control plane (or your cluster), Horologium and Plank",
@@ -60,7 +65,12 @@ beside prowl. With --kubeconfig it uses that cluster and starts no node.`,
 			}
 			if cfgFlags.configPath == "" && cfgFlags.jobConfigPath == "" {
 				dir := filepath.Join(dataDir, "examples")
-				if err := writeExamples(dir, dataDir); err != nil {
+				gitURL, err := serveExampleRepo(ctx, filepath.Join(dataDir, "git"), gitAddr)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "example repository: %s/%s (clone it; push to %s)\n", gitURL, examples.RepoPath, filepath.Join(dataDir, "git", examples.RepoPath))
+				if err := writeExamples(dir, dataDir, gitURL); err != nil {
 					return err
 				}
 				cfgFlags.configPath, cfgFlags.jobConfigPath = filepath.Join(dir, "config.yaml"), filepath.Join(dir, "jobs")
@@ -139,13 +149,37 @@ beside prowl. With --kubeconfig it uses that cluster and starts no node.`,
 	}
 	cfgFlags.add(cmd)
 	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "use this cluster instead of starting a local control plane")
+	cmd.Flags().StringVar(&gitAddr, "git-addr", "127.0.0.1:8889", "where the embedded examples' repository is served over HTTP (examples only)")
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "where the local control plane keeps its data and kubeconfig (default ~/.local/share/prowl)")
 	return cmd
 }
 
+// serveExampleRepo makes the example repository under root (once) and serves root over HTTP at
+// addr until ctx ends; it returns the served URL.
+func serveExampleRepo(ctx context.Context, root, addr string) (string, error) {
+	if _, err := examples.InitRepo(root); err != nil {
+		return "", err
+	}
+	h, err := gitserve.Handler(root)
+	if err != nil {
+		return "", err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("serve the example repository: %w (choose another address with --git-addr)", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	return "http://" + ln.Addr().String(), nil
+}
+
 // writeExamples writes the embedded example config into dir, with the data dir in place of
-// PROWL_DATA_DIR (where artifacts go).
-func writeExamples(dir, dataDir string) error {
+// PROWL_DATA_DIR (where artifacts go) and gitURL in place of PROWL_GIT_URL.
+func writeExamples(dir, dataDir, gitURL string) error {
 	return fs.WalkDir(examples.Files, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -158,6 +192,7 @@ func writeExamples(dir, dataDir string) error {
 		if err != nil {
 			return err
 		}
-		return os.WriteFile(target, []byte(strings.ReplaceAll(string(data), "PROWL_DATA_DIR", dataDir)), 0o644)
+		text := strings.NewReplacer("PROWL_DATA_DIR", dataDir, "PROWL_GIT_URL", gitURL).Replace(string(data))
+		return os.WriteFile(target, []byte(text), 0o644)
 	})
 }

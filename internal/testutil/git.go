@@ -2,13 +2,14 @@ package testutil
 
 import (
 	"net/http"
-	"net/http/cgi"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/prowl-ci/prowl/internal/gitserve"
 )
 
 // GitRepo is a real repository made for a test: a bare repository under Root, served over HTTP by
@@ -89,11 +90,10 @@ func (g *GitRepo) ServeHTTP() string {
 // gate returns false when it has answered the request itself.
 func (g *GitRepo) ServeHTTPBehind(gate func(http.ResponseWriter, *http.Request) bool) string {
 	g.t.Helper()
-	backend := "/usr/lib/git-core/git-http-backend"
-	if _, err := os.Stat(backend); err != nil {
-		g.t.Skipf("skipping: %s is absent (install Debian's git)", backend)
+	h, err := gitserve.Handler(g.Root)
+	if err != nil {
+		g.t.Skipf("skipping: %v", err)
 	}
-	var h http.Handler = &cgi.Handler{Path: backend, Env: []string{"GIT_PROJECT_ROOT=" + g.Root, "GIT_HTTP_EXPORT_ALL=1"}}
 	if gate != nil {
 		backendHandler := h
 		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

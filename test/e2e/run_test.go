@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prowl-ci/prowl/examples"
 	"github.com/prowl-ci/prowl/internal/testutil"
 )
 
@@ -83,5 +84,48 @@ func TestRunPresubmitWithRefs(t *testing.T) {
 	}
 	if code, _, stderr := runProwl(t, dir, append(args, "--job", "pull-fails")...); code != 1 {
 		t.Errorf("pull-fails: exit %d, want 1\n%s", code, stderr)
+	}
+}
+
+// TestRunExampleRepoJobs: the embedded examples' postsubmit runs the example repository's test
+// with no flags but the job, and its presubmit fails on a pull request that breaks it.
+func TestRunExampleRepoJobs(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("skipping: the local node runtime needs root (mount namespaces)")
+	}
+	t.Parallel()
+	dir := t.TempDir()
+	code, stdout, stderr := runProwl(t, dir, "--job", "post-hello-test")
+	if code != 0 || !strings.Contains(stdout, "PASS: Hello, Prowl!") {
+		t.Fatalf("post-hello-test: exit %d, stdout %q\n%s", code, stdout, stderr)
+	}
+	bare, err := examples.InitRepo(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := filepath.Join(t.TempDir(), "hello")
+	for _, args := range [][]string{
+		{"clone", "-q", bare, work},
+		{"-C", work, "checkout", "-q", "-b", "rude"},
+		{"-C", work, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-am", "rude", "--allow-empty"},
+	} {
+		if out, err := exec.Command("git", args...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(work, "hello.sh"), []byte("#!/bin/sh\necho \"Go away, $1.\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"-C", work, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-am", "rude"},
+		{"-C", work, "push", "-q", "origin", "HEAD:refs/pull/1/head"},
+	} {
+		if out, err := exec.Command("git", args...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	code, stdout, stderr = runProwl(t, dir, "--job", "pull-hello-test", "--pull", "1", "--repo-path", bare)
+	if code != 1 || !strings.Contains(stdout, "FAIL: hello.sh Prowl printed 'Go away, Prowl.'") {
+		t.Fatalf("pull-hello-test on the rude pull request: exit %d, stdout %q\n%s", code, stdout, stderr)
 	}
 }
