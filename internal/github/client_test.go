@@ -113,7 +113,7 @@ func TestPagesAndMembership(t *testing.T) {
 		t.Fatalf("files: %d, %v", len(got), err)
 	}
 	for _, tc := range []struct {
-		user         string
+		user           string
 		member, collab bool
 	}{{"alice", true, false}, {"bob", false, true}, {"eve", false, false}} {
 		m, err := c.IsMember(ctx, "o", tc.user)

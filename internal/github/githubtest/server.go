@@ -189,7 +189,11 @@ func (s *Server) Calls() []Call {
 }
 
 // FailNext answers the next len(codes) requests with these status codes.
-func (s *Server) FailNext(codes ...int) { s.lock(); s.failNext = append(s.failNext, codes...); s.mu.Unlock() }
+func (s *Server) FailNext(codes ...int) {
+	s.lock()
+	s.failNext = append(s.failNext, codes...)
+	s.mu.Unlock()
+}
 
 // RateLimitNext answers the next n requests 403 with Retry-After: 1 and no requests remaining.
 func (s *Server) RateLimitNext(n int) { s.lock(); s.rateLimited += n; s.mu.Unlock() }
