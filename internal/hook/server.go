@@ -1,0 +1,257 @@
+// Package hook is Prow's Hook: it receives GitHub's webhooks over HTTP, checks each one's
+// signature, answers at once, and hands the events to the plugins (trigger) in the background,
+// with bounded concurrency and each delivery handled once.
+package hook
+
+import (
+	"container/list"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// MaxBody is the largest payload accepted; GitHub caps payloads at 25 MB.
+const MaxBody = 25 << 20
+
+// Handler acts on one event.
+type Handler func(ctx context.Context, eventType, delivery string, payload []byte) error
+
+// Server is Hook's HTTP side.
+type Server struct {
+	Secrets *Secrets
+	Handle  Handler
+	Log     logr.Logger
+	// Workers bound the events handled at once (default 20); Queue is how many accepted events may
+	// wait (default 10000): when it is full Hook answers 503 and GitHub's delivery shows the
+	// failure, so nothing accepted is dropped.
+	Workers, Queue int
+	// Registry receives the metrics (default: a registry of its own, served at /metrics).
+	Registry *prometheus.Registry
+
+	once     sync.Once
+	queue    chan event
+	seen     *seenSet
+	webhooks *prometheus.CounterVec
+	handled  *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	wg       sync.WaitGroup
+}
+
+type event struct {
+	eventType, delivery string
+	payload             []byte
+	accepted            time.Time
+}
+
+func (s *Server) init() {
+	s.once.Do(func() {
+		if s.Workers <= 0 {
+			s.Workers = 20
+		}
+		if s.Queue <= 0 {
+			s.Queue = 10000
+		}
+		if s.Registry == nil {
+			s.Registry = prometheus.NewRegistry()
+		}
+		s.queue = make(chan event, s.Queue)
+		s.seen = newSeenSet(100000)
+		s.webhooks = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "prowl_hook_webhooks_total",
+			Help: "Webhooks received, by event type and answer (accepted, duplicate, bad_signature, bad_request, too_large, queue_full)."}, []string{"event_type", "outcome"})
+		s.handled = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "prowl_hook_events_handled_total",
+			Help: "Accepted events handled, by event type and outcome (ok, error)."}, []string{"event_type", "outcome"})
+		s.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "prowl_hook_event_seconds",
+			Help: "From accepting an event to the end of its handling.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}, []string{"event_type"})
+		s.Registry.MustRegister(s.webhooks, s.handled, s.duration)
+	})
+}
+
+// Run handles accepted events until ctx ends, then finishes those already accepted.
+func (s *Server) Run(ctx context.Context) error {
+	s.init()
+	var wg sync.WaitGroup
+	for range s.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case ev := <-s.queue:
+					s.handle(ev)
+				}
+			}
+		}()
+	}
+	<-ctx.Done()
+	wg.Wait()
+	// Drain what was accepted before the stop: nothing accepted is lost.
+	for {
+		select {
+		case ev := <-s.queue:
+			s.handle(ev)
+		default:
+			s.wg.Wait()
+			return nil
+		}
+	}
+}
+
+func (s *Server) handle(ev event) {
+	defer s.wg.Done()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	err := s.Handle(ctx, ev.eventType, ev.delivery, ev.payload)
+	outcome := "ok"
+	if err != nil {
+		outcome = "error"
+		s.Log.Error(err, "handling event", "event", ev.eventType, "delivery", ev.delivery)
+	}
+	s.handled.WithLabelValues(ev.eventType, outcome).Inc()
+	s.duration.WithLabelValues(ev.eventType).Observe(time.Since(ev.accepted).Seconds())
+}
+
+// ServeHTTP serves POST /hook, GET /healthz and GET /metrics.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.init()
+	switch r.URL.Path {
+	case "/hook":
+		s.serveHook(w, r)
+	case "/healthz":
+		_, _ = io.WriteString(w, "OK")
+	case "/metrics":
+		promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
+	eventType := r.Header.Get("X-GitHub-Event")
+	answer := func(code int, outcome, msg string) {
+		label := eventType
+		if label == "" || outcome == "bad_request" {
+			label = "unknown"
+		}
+		s.webhooks.WithLabelValues(label, outcome).Inc()
+		if code != http.StatusOK {
+			http.Error(w, msg, code)
+			return
+		}
+		_, _ = io.WriteString(w, msg+"\n")
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		answer(http.StatusMethodNotAllowed, "bad_request", "405 Method Not Allowed: send webhooks with POST")
+		return
+	}
+	delivery := r.Header.Get("X-GitHub-Delivery")
+	if eventType == "" || delivery == "" {
+		answer(http.StatusBadRequest, "bad_request", "400 Bad Request: missing X-GitHub-Event or X-GitHub-Delivery header")
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		answer(http.StatusBadRequest, "bad_request", "400 Bad Request: the webhook's content type must be application/json")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			answer(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("413 Request Entity Too Large: payloads are at most %d bytes", MaxBody))
+			return
+		}
+		answer(http.StatusBadRequest, "bad_request", "400 Bad Request: cannot read the body")
+		return
+	}
+	sig := r.Header.Get("X-Hub-Signature-256")
+	if sig == "" {
+		answer(http.StatusForbidden, "bad_signature", "403 Forbidden: missing X-Hub-Signature-256")
+		return
+	}
+	var head struct {
+		Repository struct {
+			FullName string `json:"full_name"`
+		} `json:"repository"`
+		Organization struct {
+			Login string `json:"login"`
+		} `json:"organization"`
+	}
+	if err := json.Unmarshal(body, &head); err != nil {
+		answer(http.StatusBadRequest, "bad_request", "400 Bad Request: the body is not JSON: "+err.Error())
+		return
+	}
+	scope := head.Repository.FullName
+	if scope == "" {
+		scope = head.Organization.Login
+	}
+	if !s.Secrets.Valid(scope, sig, body) {
+		answer(http.StatusForbidden, "bad_signature", "403 Forbidden: invalid X-Hub-Signature-256")
+		return
+	}
+	if eventType == "ping" {
+		answer(http.StatusOK, "accepted", "pong")
+		return
+	}
+	if !s.seen.add(delivery) {
+		answer(http.StatusOK, "duplicate", "Delivery "+delivery+" was already received; not handled again.")
+		return
+	}
+	s.wg.Add(1)
+	select {
+	case s.queue <- event{eventType: eventType, delivery: delivery, payload: body, accepted: time.Now()}:
+		answer(http.StatusOK, "accepted", "Event received. Have a nice day.")
+	default:
+		s.wg.Done()
+		s.seen.remove(delivery) // not accepted: a redelivery may try again
+		answer(http.StatusServiceUnavailable, "queue_full", "503 Service Unavailable: too many events waiting; redeliver later")
+	}
+}
+
+// seenSet remembers the last n delivery IDs.
+type seenSet struct {
+	mu    sync.Mutex
+	n     int
+	order *list.List
+	index map[string]*list.Element
+}
+
+func newSeenSet(n int) *seenSet {
+	return &seenSet{n: n, order: list.New(), index: map[string]*list.Element{}}
+}
+
+// add records id and says whether it is new.
+func (s *seenSet) add(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.index[id]; ok {
+		return false
+	}
+	s.index[id] = s.order.PushBack(id)
+	if s.order.Len() > s.n {
+		oldest := s.order.Front()
+		s.order.Remove(oldest)
+		delete(s.index, oldest.Value.(string))
+	}
+	return true
+}
+
+func (s *seenSet) remove(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.index[id]; ok {
+		s.order.Remove(e)
+		delete(s.index, id)
+	}
+}

@@ -1,0 +1,257 @@
+package hook
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+
+	"github.com/prowl-ci/prowl/internal/testutil"
+)
+
+type recorded struct {
+	mu     sync.Mutex
+	events []string // eventType/delivery
+}
+
+func (r *recorded) handle(_ context.Context, eventType, delivery string, _ []byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, eventType+"/"+delivery)
+	return nil
+}
+
+func (r *recorded) list() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.events...)
+}
+
+// start serves a Hook with secretFile's secrets over real HTTP.
+func start(t *testing.T, secrets string) (*httptest.Server, *recorded, *Server) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "hmac")
+	if err := os.WriteFile(path, []byte(secrets), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := LoadSecrets(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorded{}
+	srv := &Server{Secrets: s, Handle: rec.handle, Log: logr.Discard(), Workers: 4}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = srv.Run(ctx); close(done) }()
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() { hs.Close(); cancel(); <-done })
+	return hs, rec, srv
+}
+
+func post(t *testing.T, url, event, delivery, contentType, sig string, body []byte) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url+"/hook", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{"X-GitHub-Event": event, "X-GitHub-Delivery": delivery, "Content-Type": contentType, "X-Hub-Signature-256": sig} {
+		if v != "" {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out)
+}
+
+func waitFor(t *testing.T, rec *recorded, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(rec.list()) < n && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestSignatures(t *testing.T) {
+	t.Parallel()
+	rotated := `"*":
+- value: global-secret
+  created_at: 2024-01-01T00:00:00Z
+acme:
+- value: old-acme
+  created_at: 2024-01-01T00:00:00Z
+- value: new-acme
+  created_at: 2025-01-01T00:00:00Z
+acme/special:
+- value: special-secret
+  created_at: 2025-01-01T00:00:00Z
+`
+	hs, rec, _ := start(t, rotated)
+	body := func(repo string) []byte { return []byte(fmt.Sprintf(`{"action":"opened","repository":{"full_name":%q}}`, repo)) }
+	for i, tc := range []struct {
+		name   string
+		repo   string
+		secret string
+		sig    string // overrides the computed signature
+		tamper bool
+		want   int
+	}{
+		{name: "rotated: the old secret of the org", repo: "acme/app", secret: "old-acme", want: 200},
+		{name: "rotated: the new secret of the org", repo: "acme/app", secret: "new-acme", want: 200},
+		{name: "the global secret does not sign for an org with its own", repo: "acme/app", secret: "global-secret", want: 403},
+		{name: "the repo's own secret", repo: "acme/special", secret: "special-secret", want: 200},
+		{name: "the org's secret does not sign for a repo with its own", repo: "acme/special", secret: "new-acme", want: 403},
+		{name: "the global secret elsewhere", repo: "other/repo", secret: "global-secret", want: 200},
+		{name: "wrong secret", repo: "other/repo", secret: "guess", want: 403},
+		{name: "missing header", repo: "other/repo", sig: "-", want: 403},
+		{name: "not sha256", repo: "other/repo", sig: "sha1=abcdef", want: 403},
+		{name: "tampered body", repo: "other/repo", secret: "global-secret", tamper: true, want: 403},
+	} {
+		b := body(tc.repo)
+		sig := Signature([]byte(tc.secret), b)
+		if tc.sig == "-" {
+			sig = ""
+		} else if tc.sig != "" {
+			sig = tc.sig
+		}
+		if tc.tamper {
+			b = bytes.Replace(b, []byte("opened"), []byte("closed"), 1)
+		}
+		if code, msg := post(t, hs.URL, "pull_request", fmt.Sprintf("d%d", i), "application/json", sig, b); code != tc.want {
+			t.Errorf("%s: %d %s, want %d", tc.name, code, msg, tc.want)
+		}
+	}
+	waitFor(t, rec, 4)
+	if got := rec.list(); len(got) != 4 {
+		t.Errorf("handled %v, want the 4 validly signed events", got)
+	}
+}
+
+func TestAnswers(t *testing.T) {
+	t.Parallel()
+	hs, rec, _ := start(t, "s3cret\n")
+	body := []byte(`{"zen":"Keep it logically awesome.","repository":{"full_name":"o/r"}}`)
+	sig := Signature([]byte("s3cret"), body)
+	resp, err := http.Get(hs.URL + "/hook")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "POST" {
+		t.Errorf("GET /hook: %d, Allow %q", resp.StatusCode, resp.Header.Get("Allow"))
+	}
+	for _, tc := range []struct {
+		name, event, delivery, ctype, sig string
+		body                              []byte
+		want                              int
+	}{
+		{"no event header", "", "d1", "application/json", sig, body, 400},
+		{"no delivery header", "push", "", "application/json", sig, body, 400},
+		{"form content type", "push", "d2", "application/x-www-form-urlencoded", sig, body, 400},
+		{"not JSON", "push", "d3", "application/json", Signature([]byte("s3cret"), []byte("{nope")), []byte("{nope"), 400},
+		{"ping", "ping", "d4", "application/json", sig, body, 200},
+		{"accepted", "push", "d5", "application/json; charset=utf-8", sig, body, 200},
+		{"redelivered", "push", "d5", "application/json", sig, body, 200},
+		{"too large", "push", "d6", "application/json", sig, bytes.Repeat([]byte(" "), MaxBody+1), 413},
+	} {
+		if code, msg := post(t, hs.URL, tc.event, tc.delivery, tc.ctype, tc.sig, tc.body); code != tc.want {
+			t.Errorf("%s: %d %s, want %d", tc.name, code, msg, tc.want)
+		}
+	}
+	waitFor(t, rec, 1)
+	time.Sleep(50 * time.Millisecond)
+	if got := rec.list(); len(got) != 1 || got[0] != "push/d5" {
+		t.Errorf("handled %v: the redelivered push must be handled once, the ping not at all", got)
+	}
+	resp, err = http.Get(hs.URL + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("/healthz: %v %v", resp, err)
+	}
+	_ = resp.Body.Close()
+	resp, err = http.Get(hs.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	for _, want := range []string{
+		`prowl_hook_webhooks_total{event_type="push",outcome="accepted"} 1`,
+		`prowl_hook_webhooks_total{event_type="push",outcome="duplicate"} 1`,
+		`prowl_hook_webhooks_total{event_type="push",outcome="too_large"} 1`,
+		`prowl_hook_webhooks_total{event_type="unknown",outcome="bad_request"} 5`,
+		`prowl_hook_events_handled_total{event_type="push",outcome="ok"} 1`,
+	} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
+// A rewritten secret file is read again: the new secret signs, the old one no longer does.
+func TestSecretReload(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "hmac")
+	if err := os.WriteFile(path, []byte("first"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := LoadSecrets(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := []byte(`{}`)
+	if !s.Valid("o/r", Signature([]byte("first"), body), body) {
+		t.Fatal("first secret refused")
+	}
+	if err := os.WriteFile(path, []byte("second-and-longer"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if !s.Valid("o/r", Signature([]byte("second-and-longer"), body), body) || s.Valid("o/r", Signature([]byte("first"), body), body) {
+		t.Error("the rewritten file was not read again")
+	}
+	if _, err := LoadSecrets(filepath.Join(t.TempDir(), "missing")); err == nil || !strings.Contains(err.Error(), "--hmac-secret-file") {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+// Every payload in the shared webhook corpus is accepted when signed.
+func TestCorpusAccepted(t *testing.T) {
+	t.Parallel()
+	root := testutil.SharedTestdata(t, "webhooks")
+	hs, _, _ := start(t, "corpus")
+	n := 0
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".json") || filepath.Base(p) == "PACKAGE.json" {
+			return err
+		}
+		body, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		event := filepath.Base(filepath.Dir(p))
+		if strings.HasSuffix(filepath.Dir(p), "prow-phony") {
+			event = "pull_request"
+		}
+		n++
+		if code, msg := post(t, hs.URL, event, fmt.Sprintf("corpus-%d", n), "application/json", Signature([]byte("corpus"), body), body); code != 200 {
+			t.Errorf("%s: %d %s", p, code, msg)
+		}
+		return nil
+	})
+	if err != nil || n < 100 {
+		t.Fatalf("walked %d payloads: %v", n, err)
+	}
+}
