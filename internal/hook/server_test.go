@@ -101,7 +101,9 @@ acme/special:
   created_at: 2025-01-01T00:00:00Z
 `
 	hs, rec, _ := start(t, rotated)
-	body := func(repo string) []byte { return []byte(fmt.Sprintf(`{"action":"opened","repository":{"full_name":%q}}`, repo)) }
+	body := func(repo string) []byte {
+		return []byte(fmt.Sprintf(`{"action":"opened","repository":{"full_name":%q}}`, repo))
+	}
 	for i, tc := range []struct {
 		name   string
 		repo   string

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	"github.com/google/uuid"
 	gh "github.com/google/go-github/v82/github"
+	"github.com/google/uuid"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/clock"
@@ -232,13 +232,13 @@ func (c *changes) get() ([]string, error) {
 // be able to run on the branch; then always_run runs it, forced runs it (a /test naming it), a
 // files rule decides by the changes, and otherwise defaults decides (true for /test all).
 func shouldRun(p *config.Presubmit, base string, ch *changes, forced, defaults bool) (bool, error) {
-	if !p.Brancher.ShouldRun(base) {
+	if !p.ShouldRun(base) {
 		return false, nil
 	}
 	if p.AlwaysRun || forced {
 		return true, nil
 	}
-	if p.RegexpChangeMatcher.CouldRun() {
+	if p.CouldRun() {
 		files, err := ch.get()
 		if err != nil {
 			return false, err
@@ -517,7 +517,7 @@ func (t *Trigger) retestable(ctx context.Context, p pull, run []*config.Presubmi
 func (t *Trigger) help(p pull) string {
 	var required, optional, auto []string
 	for _, job := range t.presubmits(p.org, p.repo) {
-		if !job.Brancher.ShouldRun(p.baseRef) {
+		if !job.ShouldRun(p.baseRef) {
 			continue
 		}
 		cmd := "* `" + job.RerunCommand + "`"
@@ -526,7 +526,7 @@ func (t *Trigger) help(p pull) string {
 		} else {
 			required = append(required, cmd)
 		}
-		if job.AlwaysRun || job.RegexpChangeMatcher.CouldRun() {
+		if job.AlwaysRun || job.CouldRun() {
 			auto = append(auto, "* "+job.Name)
 		}
 	}
@@ -569,11 +569,11 @@ func (t *Trigger) push(ctx context.Context, delivery string, e *gh.PushEvent) er
 	var errs []error
 	for i := range c.PostsubmitsStatic[org+"/"+repo] {
 		job := &c.PostsubmitsStatic[org+"/"+repo][i]
-		if !job.Brancher.ShouldRun(branch) {
+		if !job.ShouldRun(branch) {
 			continue
 		}
 		switch {
-		case job.RegexpChangeMatcher.CouldRun():
+		case job.CouldRun():
 			if !job.ShouldRunForFiles(files) {
 				continue
 			}
