@@ -9,7 +9,6 @@ import (
 	"time"
 
 	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -43,12 +42,9 @@ func newHarness(t *testing.T, jobs string, start time.Time) *harness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "horologium-"}}
-	if err := env.Client.Create(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
-	hs := &harness{t: t, ns: ns.Name, clock: clocktesting.NewFakeClock(start)}
-	hs.cfg = loadJobs(t, ns.Name, jobs)
+	ns := env.Namespace(t, "horologium")
+	hs := &harness{t: t, ns: ns, clock: clocktesting.NewFakeClock(start)}
+	hs.cfg = loadJobs(t, ns, jobs)
 	hs.h = hs.newHorologium(ctx)
 	return hs
 }

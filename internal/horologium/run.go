@@ -13,6 +13,7 @@ import (
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/config"
 	"github.com/prowl-ci/prowl/internal/decorate"
+	"github.com/prowl-ci/prowl/internal/jobs"
 )
 
 // CacheLister lists a job's ProwJobs through the manager's cache index, without copying them.
@@ -43,15 +44,7 @@ type APICreator struct {
 // Create creates pj, then writes its triggered status (status is a subresource: create drops
 // it). A failed status write is left to Plank, which treats an empty state as triggered.
 func (c APICreator) Create(ctx context.Context, pj *prowv1.ProwJob) error {
-	status := pj.Status
-	if err := c.Client.Create(ctx, pj); err != nil {
-		return err
-	}
-	pj.Status = status
-	if err := c.Client.Status().Update(ctx, pj); err != nil {
-		logr.FromContextOrDiscard(ctx).Info("could not set the new ProwJob's status; Plank will", "prowjob", pj.Name, "error", err.Error())
-	}
-	return nil
+	return jobs.Create(ctx, c.Client, pj)
 }
 
 // LatestLive is the latest ProwJob of job according to the API server itself.

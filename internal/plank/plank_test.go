@@ -43,12 +43,9 @@ type harness struct {
 // plankConfig is YAML under plank: (indented two spaces).
 func newHarness(t *testing.T, plankConfig string) *harness {
 	t.Helper()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "plank-"}}
-	if err := env.Client.Create(context.Background(), ns); err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, ns: ns.Name, clock: clocktesting.NewFakeClock(time.Now()), k: kubelet{t: t, ns: ns.Name}}
-	h.cfg = seedconfig.Load(t, ns.Name, plankConfig, "")
+	ns := env.Namespace(t, "plank")
+	h := &harness{t: t, ns: ns, clock: clocktesting.NewFakeClock(time.Now()), k: kubelet{t: t, ns: ns}}
+	h.cfg = seedconfig.Load(t, ns, plankConfig, "")
 	h.start(false)
 	return h
 }

@@ -323,7 +323,7 @@ func (t *Trigger) create(ctx context.Context, pj *prowv1.ProwJob) error {
 	}
 	var last error
 	err := wait.ExponentialBackoffWithContext(ctx, backoff, func(ctx context.Context) (bool, error) {
-		err := t.Client.Create(ctx, pj.DeepCopy())
+		err := jobs.Create(ctx, t.Client, pj.DeepCopy())
 		switch {
 		case err == nil:
 			t.Log.Info("created ProwJob", "job", pj.Spec.Job, "name", pj.Name, "type", pj.Spec.Type)
@@ -392,7 +392,7 @@ func (t *Trigger) comment(ctx context.Context, delivery string, e *gh.IssueComme
 	if e.GetAction() != "created" || !e.GetIssue().IsPullRequest() || !t.enabled(org, repo) {
 		return nil
 	}
-	cmds := ParseCommands(e.GetComment().GetBody())
+	cmds := plugins.ParseCommands(e.GetComment().GetBody())
 	if !cmds.Any() {
 		return nil
 	}
@@ -482,7 +482,7 @@ func (t *Trigger) comment(ctx context.Context, delivery string, e *gh.IssueComme
 // retestable keeps, of the jobs that would run, those /retest reruns: the ones whose latest run
 // on the head SHA failed, errored or was aborted, and the ones that never ran on it; jobs named
 // by a /test in the same comment stay.
-func (t *Trigger) retestable(ctx context.Context, p pull, run []*config.Presubmit, cmds Commands) ([]*config.Presubmit, error) {
+func (t *Trigger) retestable(ctx context.Context, p pull, run []*config.Presubmit, cmds plugins.Commands) ([]*config.Presubmit, error) {
 	pjs, err := t.prowJobsOf(ctx, p)
 	if err != nil {
 		return nil, err

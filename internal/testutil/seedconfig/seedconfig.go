@@ -15,7 +15,7 @@ import (
 // Load loads the seed's prow config (its decoration defaults) moved into namespace ns for
 // both ProwJobs and Pods, with plank holding extra YAML lines too (indented two spaces), and jobs
 // as the job config when not empty.
-func Load(t *testing.T, ns, plank, jobs string) *config.Config {
+func Load(t testing.TB, ns, plank, jobs string) *config.Config {
 	t.Helper()
 	dir := t.TempDir()
 	seed, err := os.ReadFile(testutil.Seed("prow-config.yaml"))

@@ -1,0 +1,25 @@
+package jobs
+
+import (
+	"context"
+
+	"github.com/go-logr/logr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	prowv1 "github.com/prowl-ci/prowl/api/v1"
+)
+
+// Create creates a built ProwJob with its status: the API server drops the status of a create
+// (it is a subresource), so it is written right after. Should that second write fail, the job
+// still runs: Plank gives a ProwJob with no state its triggered state.
+func Create(ctx context.Context, c client.Client, pj *prowv1.ProwJob) error {
+	status := pj.Status
+	if err := c.Create(ctx, pj); err != nil {
+		return err
+	}
+	pj.Status = status
+	if err := c.Status().Update(ctx, pj); err != nil {
+		logr.FromContextOrDiscard(ctx).Info("could not set the new ProwJob's status; Plank will", "prowjob", pj.Name, "error", err.Error())
+	}
+	return nil
+}
