@@ -12,6 +12,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"regexp"
 	"sync"
 	"time"
 
@@ -19,6 +20,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
+
+// eventName is what GitHub's event names look like (pull_request, issue_comment, ...).
+var eventName = regexp.MustCompile(`^[a-z_]{1,64}$`)
 
 // MaxBody is the largest payload accepted; GitHub caps payloads at 25 MB.
 const MaxBody = 25 << 20
@@ -141,8 +145,8 @@ func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 	eventType := r.Header.Get("X-GitHub-Event")
 	answer := func(code int, outcome, msg string) {
 		label := eventType
-		if label == "" || outcome == "bad_request" {
-			label = "unknown"
+		if !eventName.MatchString(label) || outcome == "bad_request" {
+			label = "unknown" // anything a sender invents stays out of the metric's labels
 		}
 		s.webhooks.WithLabelValues(label, outcome).Inc()
 		if code != http.StatusOK {
@@ -157,8 +161,8 @@ func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	delivery := r.Header.Get("X-GitHub-Delivery")
-	if eventType == "" || delivery == "" {
-		answer(http.StatusBadRequest, "bad_request", "400 Bad Request: missing X-GitHub-Event or X-GitHub-Delivery header")
+	if !eventName.MatchString(eventType) || delivery == "" {
+		answer(http.StatusBadRequest, "bad_request", "400 Bad Request: missing X-GitHub-Delivery header, or X-GitHub-Event missing or not an event name")
 		return
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {

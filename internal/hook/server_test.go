@@ -163,6 +163,7 @@ func TestAnswers(t *testing.T) {
 	}{
 		{"no event header", "", "d1", "application/json", sig, body, 400},
 		{"no delivery header", "push", "", "application/json", sig, body, 400},
+		{"not an event name", "push\x84", "d7", "application/json", sig, body, 400},
 		{"form content type", "push", "d2", "application/x-www-form-urlencoded", sig, body, 400},
 		{"not JSON", "push", "d3", "application/json", Signature([]byte("s3cret"), []byte("{nope")), []byte("{nope"), 400},
 		{"ping", "ping", "d4", "application/json", sig, body, 200},
@@ -194,7 +195,7 @@ func TestAnswers(t *testing.T) {
 		`prowl_hook_webhooks_total{event_type="push",outcome="accepted"} 1`,
 		`prowl_hook_webhooks_total{event_type="push",outcome="duplicate"} 1`,
 		`prowl_hook_webhooks_total{event_type="push",outcome="too_large"} 1`,
-		`prowl_hook_webhooks_total{event_type="unknown",outcome="bad_request"} 5`,
+		`prowl_hook_webhooks_total{event_type="unknown",outcome="bad_request"} 6`,
 		`prowl_hook_events_handled_total{event_type="push",outcome="ok"} 1`,
 	} {
 		if !strings.Contains(string(metrics), want) {
