@@ -81,18 +81,11 @@ type Horologium struct {
 func latest(pjs []*prowv1.ProwJob) *prowv1.ProwJob {
 	var best *prowv1.ProwJob
 	for _, pj := range pjs {
-		if best == nil || started(pj).After(started(best)) {
+		if best == nil || jobs.Newer(pj, best) {
 			best = pj
 		}
 	}
 	return best
-}
-
-func started(pj *prowv1.ProwJob) time.Time {
-	if !pj.Status.StartTime.IsZero() {
-		return pj.Status.StartTime.Time
-	}
-	return pj.CreationTimestamp.Time
 }
 
 // Pass checks every periodic once and creates the ProwJobs that are due. It returns how many it
@@ -144,7 +137,7 @@ func (h *Horologium) Pass(ctx context.Context) (int, error) {
 func (h *Horologium) due(ctx context.Context, p *config.Periodic, last *prowv1.ProwJob, now time.Time) bool {
 	switch {
 	case p.GetInterval() > 0:
-		return last == nil || (last.Complete() && !now.Before(started(last).Add(p.GetInterval())))
+		return last == nil || (last.Complete() && !now.Before(jobs.Started(last).Add(p.GetInterval())))
 	case p.GetMinimumInterval() > 0:
 		return last == nil || (last.Complete() && !now.Before(last.Status.CompletionTime.Add(p.GetMinimumInterval())))
 	case p.Schedule() != nil:
@@ -168,7 +161,7 @@ func (h *Horologium) cronDue(ctx context.Context, p *config.Periodic, last *prow
 		}
 		since = first.Add(-time.Nanosecond)
 	} else {
-		since = started(last)
+		since = jobs.Started(last)
 	}
 	firing, ok := latestFiring(p, since, now)
 	if !ok {

@@ -493,7 +493,7 @@ func (t *Trigger) retestable(ctx context.Context, p pull, run []*config.Presubmi
 		if pullSHA(pj) != p.headSHA {
 			continue
 		}
-		if cur, ok := latest[pj.Spec.Job]; !ok || pj.Status.StartTime.After(cur.Status.StartTime.Time) {
+		if cur, ok := latest[pj.Spec.Job]; !ok || jobs.Newer(pj, cur) {
 			latest[pj.Spec.Job] = pj
 		}
 	}

@@ -1,0 +1,241 @@
+package crier
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	prowv1 "github.com/prowl-ci/prowl/api/v1"
+	"github.com/prowl-ci/prowl/internal/config"
+	"github.com/prowl-ci/prowl/internal/github"
+	"github.com/prowl-ci/prowl/internal/github/githubtest"
+	"github.com/prowl-ci/prowl/internal/jobs"
+	"github.com/prowl-ci/prowl/internal/testutil"
+	"github.com/prowl-ci/prowl/internal/testutil/seedconfig"
+)
+
+var env *testutil.Env
+
+func TestMain(m *testing.M) {
+	ctrl.SetLogger(logr.Discard())
+	os.Exit(testutil.RunWithEnv(m, &env))
+}
+
+const testJobs = `presubmits:
+  org/repo:
+  - name: unit
+    always_run: true
+    decorate: true
+    spec: {containers: [{image: alpine, command: ["true"]}]}
+  - name: lint
+    always_run: true
+    decorate: true
+    spec: {containers: [{image: alpine, command: ["true"]}]}
+  - name: quiet
+    always_run: true
+    skip_report: true
+    decorate: true
+    spec: {containers: [{image: alpine, command: ["true"]}]}
+postsubmits:
+  org/repo:
+  - name: post
+    decorate: true
+    spec: {containers: [{image: alpine, command: ["true"]}]}
+`
+
+type harness struct {
+	t   *testing.T
+	cfg *config.Config
+	gh  *githubtest.Server
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	ns := env.Namespace(t, "crier")
+	h := &harness{t: t, cfg: seedconfig.Load(t, ns, "", testJobs), gh: githubtest.New(t)}
+	h.gh.AddToken("tok")
+	tokenPath := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenPath, []byte("tok"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ghc, err := github.New(github.Options{Endpoint: h.gh.URL, TokenPath: tokenPath, Backoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"},
+		Cache:      cache.Options{DefaultNamespaces: map[string]cache.Config{ns: {}}},
+		Controller: ctrlconfig.Controller{SkipNameValidation: ptr.To(true)}}) // a manager per test
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Reporter{GitHub: ghc, Client: mgr.GetClient(), Config: func() *config.Config { return h.cfg }, Log: logr.Discard()}
+	if err := r.Setup(mgr, 4); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = mgr.Start(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return h
+}
+
+func (h *harness) job(name, sha string) *prowv1.ProwJob {
+	h.t.Helper()
+	refs := prowv1.Refs{Org: "org", Repo: "repo", BaseRef: "main", BaseSHA: "base0000", Pulls: []prowv1.Pull{{Number: 7, SHA: sha, Author: "alice"}}}
+	for i, p := range h.cfg.PresubmitsStatic["org/repo"] {
+		if p.Name == name {
+			pj := jobs.NewBuilder(h.cfg).Presubmit(&h.cfg.PresubmitsStatic["org/repo"][i], refs)
+			if err := jobs.Create(context.Background(), env.Client, pj); err != nil {
+				h.t.Fatal(err)
+			}
+			return pj
+		}
+	}
+	if p := h.cfg.PostsubmitsStatic["org/repo"]; len(p) > 0 && name == "post" {
+		refs.Pulls = nil
+		pj := jobs.NewBuilder(h.cfg).Postsubmit(&p[0], refs)
+		if err := jobs.Create(context.Background(), env.Client, pj); err != nil {
+			h.t.Fatal(err)
+		}
+		return pj
+	}
+	h.t.Fatalf("no job %s", name)
+	return nil
+}
+
+// set moves a ProwJob to state, as Plank would.
+func (h *harness) set(pj *prowv1.ProwJob, state prowv1.ProwJobState, url string) {
+	h.t.Helper()
+	ctx := context.Background()
+	err := wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(pj), pj); err != nil {
+			return false, err
+		}
+		pj.Status.State, pj.Status.URL, pj.Status.Description = state, url, ""
+		if state != prowv1.TriggeredState && state != prowv1.PendingState {
+			pj.Status.CompletionTime = &metav1.Time{Time: time.Now()}
+		}
+		return env.Client.Status().Update(ctx, pj) == nil, nil
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// waitStatuses waits until n statuses were posted, then a moment more to catch any extra.
+func (h *harness) waitStatuses(n int) []githubtest.Status {
+	h.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for len(h.gh.Statuses("org/repo")) < n && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	return h.gh.Statuses("org/repo")
+}
+
+func TestStatusesInOrderOnce(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	pj := h.job("unit", "head1")
+	h.waitStatuses(1)
+	h.set(pj, prowv1.PendingState, "https://prow.example.com/view/1")
+	h.waitStatuses(2)
+	h.set(pj, prowv1.PendingState, "https://prow.example.com/view/1") // no change: no report
+	h.set(pj, prowv1.SuccessState, "https://prow.example.com/view/1")
+	got := h.waitStatuses(3)
+	want := []string{"pending:Job triggered.", "pending:Job started.", "success:Job succeeded."}
+	if len(got) != len(want) {
+		t.Fatalf("statuses %+v, want %v", got, want)
+	}
+	for i, s := range got {
+		if s.State+":"+s.Description != want[i] || s.Context != "unit" || s.SHA != "head1" {
+			t.Errorf("status %d: %+v, want %s on head1 under unit", i, s, want[i])
+		}
+	}
+	if got[2].TargetURL != "https://prow.example.com/view/1" {
+		t.Errorf("target_url %q", got[2].TargetURL)
+	}
+	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(pj), pj); err != nil {
+		t.Fatal(err)
+	}
+	if pj.Status.PrevReportStates[ReporterName] != prowv1.SuccessState {
+		t.Errorf("prev_report_states %v", pj.Status.PrevReportStates)
+	}
+}
+
+func TestStateMappingAndSkips(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	quiet := h.job("quiet", "head2")
+	post := h.job("post", "")
+	unit := h.job("unit", "head2")
+	lint := h.job("lint", "head2")
+	h.waitStatuses(3)
+	h.set(unit, prowv1.AbortedState, "")
+	h.set(lint, prowv1.ErrorState, "")
+	h.set(quiet, prowv1.SuccessState, "")
+	got := h.waitStatuses(5)
+	final := map[string]string{}
+	for _, s := range got {
+		final[s.Context+"@"+s.SHA] = s.State
+	}
+	if len(got) != 5 || final["unit@head2"] != "failure" || final["lint@head2"] != "error" || final["post@base0000"] != "pending" {
+		t.Errorf("statuses %+v", got)
+	}
+	if _, ok := final["quiet@head2"]; ok {
+		t.Error("a skip_report job reported")
+	}
+	_ = post
+}
+
+func TestSummaryComment(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	comments := func() []githubtest.Comment { return h.gh.Comments("org/repo", 7) }
+	waitComments := func(ok func([]githubtest.Comment) bool) []githubtest.Comment {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for !ok(comments()) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		return comments()
+	}
+	unit, lint := h.job("unit", "head3"), h.job("lint", "head3")
+	h.set(unit, prowv1.FailureState, "https://prow.example.com/view/unit")
+	c := waitComments(func(c []githubtest.Comment) bool { return len(c) == 1 })
+	if len(c) != 1 || !strings.Contains(c[0].Body, "unit | head3 | [link](https://prow.example.com/view/unit) | true | `/test unit`") || !strings.HasPrefix(c[0].Body, "@alice") {
+		t.Fatalf("after unit failed: %+v", c)
+	}
+	id := c[0].ID
+	h.set(lint, prowv1.FailureState, "")
+	c = waitComments(func(c []githubtest.Comment) bool { return len(c) == 1 && strings.Contains(c[0].Body, "/test lint") })
+	if len(c) != 1 || c[0].ID != id || !strings.Contains(c[0].Body, "/test unit") {
+		t.Fatalf("after lint failed too, want the same comment edited: %+v", c)
+	}
+	// unit is rerun and passes: the summary lists lint only.
+	rerun := h.job("unit", "head3")
+	h.set(rerun, prowv1.SuccessState, "")
+	c = waitComments(func(c []githubtest.Comment) bool { return len(c) == 1 && !strings.Contains(c[0].Body, "/test unit") })
+	if len(c) != 1 || c[0].ID != id || strings.Contains(c[0].Body, "/test unit") {
+		t.Fatalf("after unit passed: %+v", c)
+	}
+	lint2 := h.job("lint", "head3")
+	h.set(lint2, prowv1.SuccessState, "")
+	c = waitComments(func(c []githubtest.Comment) bool { return len(c) == 0 })
+	if len(c) != 0 {
+		t.Fatalf("after all passed, the summary stays: %+v", c)
+	}
+}
