@@ -17,6 +17,7 @@ import (
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -34,10 +35,12 @@ func init() { subcommands = append(subcommands, newUpCommand) }
 
 func newUpCommand(stdout, stderr io.Writer) *cobra.Command {
 	var cfgFlags configFlags
-	var kubeconfig, dataDir, gitAddr string
+	var kubeconfig, dataDir, gitAddr, hookAddr string
+	var gh githubFlags
+	var hf hookFlags
 	cmd := &cobra.Command{
 		Use:   "up [--config-path FILE --job-config-path DIR] [--kubeconfig FILE] [--data-dir DIR]",
-		Short: "Run Prowl in one process: a local control plane (or your cluster), Horologium and Plank",
+		Short: "Run Prowl in one process: a local control plane (or your cluster), Horologium, Plank, Hook and Crier",
 		Long: `up runs Horologium and Plank in one process. Without --kubeconfig it first starts a local
 kube-apiserver and etcd on loopback (built from their Go modules into ~/.cache/prowl on first
 use, about 7 minutes once, with progress shown), keeping their data in
@@ -46,7 +49,11 @@ flags it runs the embedded examples (the seed's echo-test periodic). Ctrl-C stop
 
 Locally a node runs each Pod's containers as processes on this machine (as root, each in a mount
 namespace of its own where its volumes appear; images are not pulled) with the pod utilities built
-beside prowl. With --kubeconfig it uses that cluster and starts no node.`,
+beside prowl. With --kubeconfig it uses that cluster and starts no node.
+
+With GitHub credentials (--github-token-path, or --github-app-id and --github-app-private-key-path)
+Crier reports results to GitHub, and with --hmac-secret-file too Hook serves webhooks on --hook-addr
+(default :8888) and its trigger plugin starts presubmits and postsubmits.`,
 		Example: `  prowl up
   prowl up --config-path config.yaml --job-config-path jobs/ --kubeconfig ~/.kube/config`,
 		Args: cobra.NoArgs,
@@ -139,8 +146,43 @@ beside prowl. With --kubeconfig it uses that cluster and starts no node.`,
 				}
 				fmt.Fprintf(stdout, "local node prowl-local runs the Pods of %s on this machine; artifacts go where the decoration config says (the examples: file://%s/artifacts)\n", c.PodNamespace, dataDir)
 			}
-			fmt.Fprintf(stdout, "running Horologium and Plank on %d periodics, %d presubmits' repos, %d postsubmits' repos; Ctrl-C stops\n",
-				len(c.Periodics), len(c.PresubmitsStatic), len(c.PostsubmitsStatic))
+			components := "Horologium and Plank"
+			if gh.set() {
+				ghc, err := gh.client()
+				if err != nil {
+					return err
+				}
+				if err := setupCrier(mgr, agent, ghc, 10); err != nil {
+					return err
+				}
+				components = "Horologium, Plank, Crier"
+				if hf.hmacSecretFile != "" {
+					pl, err := pluginLoader(hf.pluginConfig, agent, stdout)
+					if err != nil {
+						return err
+					}
+					kc, err := client.New(restCfg, client.Options{Scheme: scheme})
+					if err != nil {
+						return err
+					}
+					hookErr := make(chan error, 1)
+					listening := make(chan string, 1)
+					go func() {
+						hookErr <- serveHook(ctx, hookAddr, &hf, pl, agent, ghc, kc, ctrl.Log, func(addr string) { listening <- addr })
+					}()
+					select {
+					case err := <-hookErr:
+						return err
+					case addr := <-listening:
+						fmt.Fprintf(stdout, "hook: http://%s/hook (webhooks signed with --hmac-secret-file)\n", addr)
+					}
+					components += ", Hook"
+				} else {
+					fmt.Fprintln(stdout, "no --hmac-secret-file: Hook is off (Crier reports to GitHub)")
+				}
+			}
+			fmt.Fprintf(stdout, "running %s on %d periodics, %d presubmits' repos, %d postsubmits' repos; Ctrl-C stops\n",
+				components, len(c.Periodics), len(c.PresubmitsStatic), len(c.PostsubmitsStatic))
 			if err := runManager(ctx, mgr, agent); err != nil && !errors.Is(err, ctx.Err()) {
 				return err
 			}
@@ -149,6 +191,9 @@ beside prowl. With --kubeconfig it uses that cluster and starts no node.`,
 	}
 	cfgFlags.add(cmd)
 	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "use this cluster instead of starting a local control plane")
+	gh.add(cmd)
+	hf.add(cmd)
+	cmd.Flags().StringVar(&hookAddr, "hook-addr", ":8888", "where Hook serves webhooks (with GitHub credentials and --hmac-secret-file)")
 	cmd.Flags().StringVar(&gitAddr, "git-addr", "127.0.0.1:8889", "where the embedded examples' repository is served over HTTP (examples only)")
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "where the local control plane keeps its data and kubeconfig (default ~/.local/share/prowl)")
 	return cmd

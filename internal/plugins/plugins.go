@@ -9,6 +9,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"sigs.k8s.io/yaml"
 )
@@ -107,4 +109,55 @@ func (c *Config) TriggerFor(org, repo string) Trigger {
 		}
 	}
 	return Trigger{}
+}
+
+// Loader keeps plugins.yaml current: Config reads the file again when it changes, and keeps the
+// last good config (reporting the error) while it does not load.
+type Loader struct {
+	path    string
+	OnError func(error)
+
+	mu      sync.Mutex
+	modTime time.Time
+	size    int64
+	cfg     *Config
+}
+
+// NewLoader loads path; its first load must succeed.
+func NewLoader(path string) (*Loader, error) {
+	l := &Loader{path: path}
+	c, err := Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if info, err := os.Stat(path); err == nil {
+		l.modTime, l.size = info.ModTime(), info.Size()
+	}
+	l.cfg = c
+	return l, nil
+}
+
+// Static is a Loader that always returns c (no file).
+func Static(c *Config) *Loader { return &Loader{cfg: c} }
+
+// Config is the current plugins.yaml.
+func (l *Loader) Config() *Config {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.path == "" {
+		return l.cfg
+	}
+	info, err := os.Stat(l.path)
+	if err != nil || (info.ModTime().Equal(l.modTime) && info.Size() == l.size) {
+		return l.cfg
+	}
+	c, err := Load(l.path)
+	if err != nil {
+		if l.OnError != nil {
+			l.OnError(err)
+		}
+		return l.cfg
+	}
+	l.cfg, l.modTime, l.size = c, info.ModTime(), info.Size()
+	return c
 }

@@ -195,11 +195,11 @@ type upProcess struct {
 	out    *syncBuffer
 }
 
-func startUp(t *testing.T, dataDir, cfgPath, jobs string) *upProcess {
+func startUp(t *testing.T, dataDir, cfgPath, jobs string, extra ...string) *upProcess {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &upProcess{cancel: cancel, exited: make(chan error, 1), out: &syncBuffer{}}
-	p.cmd = exec.CommandContext(ctx, filepath.Join(binaries(t), "prowl"), "up", "--data-dir", dataDir, "--config-path", cfgPath, "--job-config-path", jobs)
+	p.cmd = exec.CommandContext(ctx, filepath.Join(binaries(t), "prowl"), append([]string{"up", "--data-dir", dataDir, "--config-path", cfgPath, "--job-config-path", jobs}, extra...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	p.cmd.Cancel = func() error { return p.cmd.Process.Signal(os.Interrupt) }
 	if err := p.cmd.Start(); err != nil {
