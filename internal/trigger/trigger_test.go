@@ -381,3 +381,29 @@ func TestOncePerDelivery(t *testing.T) {
 		t.Errorf("ProwJobs %v, want unit and code-only once", got)
 	}
 }
+
+// Every issue_comment payload of the corpus: none is a trigger command on a pull request (the
+// octokit ones are on issues, Prow's are /lgtm and /area), so none starts a job or gets a reply.
+func TestCommentPayloads(t *testing.T) {
+	t.Parallel()
+	files, _ := filepath.Glob(testutil.SharedTestdata(t, "webhooks", "octokit", "issue_comment") + "/*.json")
+	files = append(files, testutil.SharedTestdata(t, "webhooks", "prow-phony", "lgtm_comment.json"), testutil.SharedTestdata(t, "webhooks", "prow-phony", "test_comment.json"))
+	h := newHarness(t)
+	h.gh.AddMember("Codertocat", "Codertocat")
+	h.gh.AddMember("kubernetes", "spxtr")
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.send("issue_comment", raw); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	if got := h.jobs(); len(got) != 0 {
+		t.Errorf("comments started %v", got)
+	}
+	if calls := h.gh.Calls(); len(calls) != 0 {
+		t.Errorf("comments without commands called GitHub: %+v", calls)
+	}
+}

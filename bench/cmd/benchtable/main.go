@@ -21,6 +21,7 @@ import (
 	"github.com/prowl-ci/prowl/bench"
 	"github.com/prowl-ci/prowl/bench/configload"
 	"github.com/prowl-ci/prowl/bench/decoratejobs"
+	"github.com/prowl-ci/prowl/bench/hookbench"
 	"github.com/prowl-ci/prowl/bench/horologiumpass"
 	"github.com/prowl-ci/prowl/bench/plankburst"
 	"github.com/prowl-ci/prowl/bench/podutilsbench"
@@ -30,7 +31,7 @@ import (
 
 func main() {
 	runs := flag.Int("runs", 7, "timed runs per measurement; the median is reported")
-	only := flag.String("only", "", "run only the benchmarks whose function name contains this (configLoad, decorateJobs, horologiumPass, plankBurst, upStart, entrypoint, sidecar, censor)")
+	only := flag.String("only", "", "run only the benchmarks whose function name contains this (configLoad, decorateJobs, horologiumPass, plankBurst, upStart, entrypoint, sidecar, censor, hook)")
 	flag.Parse()
 	ctrl.SetLogger(logr.Discard())
 	root, err := os.Getwd()
@@ -60,7 +61,7 @@ func main() {
 	}{
 		{"configLoad", configLoad}, {"decorateJobs", decorateJobs}, {"horologiumPass", horologiumPass}, {"plankBurst", plankBurst},
 		{"upStart", upStart}, {"entrypointTrue", entrypointTrue}, {"entrypoint100MB", entrypoint100MB}, {"sidecarUpload", sidecarUpload},
-		{"censorMemory", censorMemory},
+		{"censorMemory", censorMemory}, {"hookLatency", hookLatency},
 	}
 	for _, bm := range all {
 		if *only != "" && !strings.Contains(strings.ToLower(bm.name), strings.ToLower(*only)) {
@@ -167,6 +168,34 @@ func horologiumPass(root string, runs int) (bench.Result, error) {
 
 // plankBurst runs 2,000 ProwJobs through Plank and through a plain client-go loop against one
 // real API server, then a burst of 500 for Plank's latency.
+func hookLatency(root string, _ int) (bench.Result, error) {
+	env, err := testutil.StartEnv()
+	if err != nil {
+		return bench.Result{}, fmt.Errorf("hook latency needs the control plane (make bench builds it): %w", err)
+	}
+	defer func() { _ = env.Stop() }()
+	ctx := context.Background()
+	const events, rate = 500, 50
+	if _, err := hookbench.Baseline(ctx, env, root, 200, rate); err != nil { // warm the API server up
+		return bench.Result{}, err
+	}
+	prowl, err := hookbench.Hook(ctx, env, root, events, rate)
+	if err != nil {
+		return bench.Result{}, err
+	}
+	base, err := hookbench.Baseline(ctx, env, root, events, rate)
+	if err != nil {
+		return bench.Result{}, err
+	}
+	return bench.Result{
+		Name:  fmt.Sprintf("hook: signed webhook posted → ProwJob created, %d events at %d/s over loopback (envtest, fake GitHub), p99", events, rate),
+		Prowl: prowl.P99, Baseline: base.P99, Ratio: float64(prowl.P99) / float64(base.P99),
+		Met:    prowl.P99 <= 100*time.Millisecond,
+		Target: "p99 ≤ 100 ms",
+		Notes:  fmt.Sprintf("Hook+Trigger: %s; baseline (the same ProwJobs created directly at the same rate): %s", prowl, base),
+	}, nil
+}
+
 func plankBurst(_ string, _ int) (bench.Result, error) {
 	env, err := testutil.StartEnv()
 	if err != nil {

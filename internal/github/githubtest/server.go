@@ -64,7 +64,6 @@ type Server struct {
 	// BotLogin is the user comments are created as.
 	BotLogin string
 
-	t   testing.TB
 	srv *httptest.Server
 
 	mu            sync.Mutex
@@ -90,7 +89,14 @@ type Server struct {
 
 // New starts the fake; it stops when the test ends.
 func New(t testing.TB) *Server {
-	s := &Server{t: t, BotLogin: "prowl-bot", tokens: map[string]bool{}, members: map[string]map[string]bool{},
+	s := Start()
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Start starts the fake outside a test (benchmarks); Close stops it.
+func Start() *Server {
+	s := &Server{BotLogin: "prowl-bot", tokens: map[string]bool{}, members: map[string]map[string]bool{},
 		collaborators: map[string]map[string]bool{}, pulls: map[string]*PullRequest{}, labels: map[string][]string{},
 		statuses: map[string][]Status{}, remaining: 5000, installations: map[string]int64{}, issued: map[string]time.Time{}, tokenTTL: time.Hour}
 	mux := http.NewServeMux()
@@ -110,9 +116,11 @@ func New(t testing.TB) *Server {
 	mux.HandleFunc("POST /app/installations/{id}/access_tokens", s.accessToken)
 	s.srv = httptest.NewServer(s.middleware(mux))
 	s.URL = s.srv.URL + "/"
-	t.Cleanup(s.srv.Close)
 	return s
 }
+
+// Close stops the fake.
+func (s *Server) Close() { s.srv.Close() }
 
 // AddToken makes a personal access token valid.
 func (s *Server) AddToken(token string) { s.lock(); s.tokens[token] = true; s.mu.Unlock() }
