@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
@@ -108,28 +109,40 @@ func (r *Reconciler) wakeWaiting(ctx context.Context, e event.TypedUpdateEvent[c
 	}
 }
 
-var registerOnce sync.Once
+var (
+	registerOnce sync.Once
+	collector    = &stateCollector{desc: prometheus.NewDesc("prowl_prowjobs", "ProwJobs in the cache, by state.", []string{"state"}, nil)}
+)
 
-// registerStateMetric counts ProwJobs by state from the cache at each scrape.
+// registerStateMetric counts ProwJobs by state from the cache at each scrape. The collector is
+// registered once per process and reads the cache of the latest manager set up.
 func registerStateMetric(reader client.Reader) {
-	registerOnce.Do(func() {
-		ctrlmetrics.Registry.MustRegister(&stateCollector{reader: reader, desc: prometheus.NewDesc("prowl_prowjobs", "ProwJobs in the cache, by state.", []string{"state"}, nil)})
-	})
+	collector.reader.Store(&reader)
+	registerOnce.Do(func() { ctrlmetrics.Registry.MustRegister(collector) })
 }
 
 type stateCollector struct {
-	reader client.Reader
+	reader atomic.Pointer[client.Reader]
 	desc   *prometheus.Desc
 }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
+// Collect reports every state, with 0 for those no ProwJob is in, so the series stay put.
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	reader := c.reader.Load()
+	if reader == nil {
+		return
+	}
 	var list prowv1.ProwJobList
-	if err := c.reader.List(context.Background(), &list, client.UnsafeDisableDeepCopy); err != nil {
+	if err := (*reader).List(context.Background(), &list, client.UnsafeDisableDeepCopy); err != nil {
 		return
 	}
 	counts := map[prowv1.ProwJobState]int{}
+	for _, s := range []prowv1.ProwJobState{prowv1.SchedulingState, prowv1.TriggeredState, prowv1.PendingState, prowv1.SuccessState,
+		prowv1.FailureState, prowv1.AbortedState, prowv1.ErrorState} {
+		counts[s] = 0
+	}
 	for i := range list.Items {
 		counts[state(&list.Items[i])]++
 	}
