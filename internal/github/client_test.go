@@ -209,3 +209,40 @@ func TestOwnerOf(t *testing.T) {
 		}
 	}
 }
+
+// GitHub Enterprise serves the API under /api/v3: requests, pagination links and the App's
+// per-org tokens all work under the prefix.
+func TestEnterpriseEndpoint(t *testing.T) {
+	t.Parallel()
+	fake := githubtest.StartAt("/api/v3")
+	t.Cleanup(fake.Close)
+	if !strings.HasSuffix(fake.URL, "/api/v3/") {
+		t.Fatalf("URL %s", fake.URL)
+	}
+	var files []string
+	for i := range 120 {
+		files = append(files, fmt.Sprintf("f%d", i))
+	}
+	fake.SetPullRequest("o/r", githubtest.PullRequest{Number: 1, Author: "a", HeadSHA: "abc", BaseRef: "main", Files: files})
+	c := tokenClient(t, fake)
+	if got, err := c.PullRequestFiles(context.Background(), "o", "r", 1); err != nil || len(got) != 120 {
+		t.Fatalf("files under /api/v3: %d, %v", len(got), err)
+	}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPath := filepath.Join(t.TempDir(), "app.pem")
+	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fake.SetApp("7", &key.PublicKey, time.Hour, "o")
+	fake.AddMember("o", "alice")
+	app, err := New(Options{Endpoint: fake.URL, AppID: "7", AppPrivateKeyPath: keyPath, Backoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := app.IsMember(context.Background(), "o", "alice"); err != nil || !ok {
+		t.Fatalf("as the App under /api/v3: %v, %v", ok, err)
+	}
+}

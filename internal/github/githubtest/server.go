@@ -95,7 +95,10 @@ func New(t testing.TB) *Server {
 }
 
 // Start starts the fake outside a test (benchmarks); Close stops it.
-func Start() *Server {
+func Start() *Server { return StartAt("") }
+
+// StartAt serves the API under prefix, as GitHub Enterprise does under /api/v3.
+func StartAt(prefix string) *Server {
 	s := &Server{BotLogin: "prowl-bot", tokens: map[string]bool{}, members: map[string]map[string]bool{},
 		collaborators: map[string]map[string]bool{}, pulls: map[string]*PullRequest{}, labels: map[string][]string{},
 		statuses: map[string][]Status{}, remaining: 5000, installations: map[string]int64{}, issued: map[string]time.Time{}, tokenTTL: time.Hour}
@@ -114,8 +117,12 @@ func Start() *Server {
 	mux.HandleFunc("GET /orgs/{org}/installation", s.installation)
 	mux.HandleFunc("GET /users/{org}/installation", s.installation)
 	mux.HandleFunc("POST /app/installations/{id}/access_tokens", s.accessToken)
-	s.srv = httptest.NewServer(s.middleware(mux))
-	s.URL = s.srv.URL + "/"
+	h := s.middleware(mux)
+	if prefix != "" {
+		h = http.StripPrefix(strings.TrimSuffix(prefix, "/"), h)
+	}
+	s.srv = httptest.NewServer(h)
+	s.URL = s.srv.URL + strings.TrimSuffix(prefix, "/") + "/"
 	return s
 }
 
