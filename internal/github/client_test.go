@@ -246,3 +246,27 @@ func TestEnterpriseEndpoint(t *testing.T) {
 		t.Fatalf("as the App under /api/v3: %v, %v", ok, err)
 	}
 }
+
+func TestRateLimitWait(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_700_000_000, 0)
+	r := &retrier{backoff: time.Second, now: func() time.Time { return now }}
+	for _, tc := range []struct {
+		header map[string]string
+		want   time.Duration
+		ok     bool
+	}{
+		{map[string]string{"Retry-After": "30"}, 30 * time.Second, true},
+		{map[string]string{"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1700000060"}, 61 * time.Second, true}, // until the reset, and a second
+		{map[string]string{"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1699999999"}, time.Second, true},      // already past
+		{map[string]string{"X-RateLimit-Remaining": "12"}, 0, false},                                                 // a 403 that is not a rate limit
+	} {
+		resp := &http.Response{Header: http.Header{}}
+		for k, v := range tc.header {
+			resp.Header.Set(k, v)
+		}
+		if got, ok := r.rateLimitWait(resp); got != tc.want || ok != tc.ok {
+			t.Errorf("%v: %v %v, want %v %v", tc.header, got, ok, tc.want, tc.ok)
+		}
+	}
+}

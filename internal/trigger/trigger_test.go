@@ -2,12 +2,19 @@ package trigger
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/github/githubtest"
@@ -405,5 +412,33 @@ func TestCommentPayloads(t *testing.T) {
 	}
 	if calls := h.gh.Calls(); len(calls) != 0 {
 		t.Errorf("comments without commands called GitHub: %+v", calls)
+	}
+}
+
+// A create the API server refuses for a while (here: the first two attempts fail as a server
+// error) is retried with backoff, and the job is created once.
+func TestCreateRetries(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.gh.AddMember("Codertocat", "Codertocat")
+	var attempts atomic.Int32
+	wc, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.trig.Client = interceptor.NewClient(wc, interceptor.Funcs{
+		Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
+			if _, ok := obj.(*prowv1.ProwJob); ok && attempts.Add(1) <= 2 {
+				return apierrors.NewInternalError(errors.New("etcd is busy"))
+			}
+			return c.Create(ctx, obj, opts...)
+		},
+	})
+	h.trig.Backoff = wait.Backoff{Duration: time.Millisecond, Factor: 2, Steps: 5}
+	if err := h.send("pull_request", payload(t, "octokit/pull_request/opened_1.json", nil)); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.jobs(); len(got) != 2 || attempts.Load() != 4 {
+		t.Errorf("ProwJobs %v after %d attempts; want unit and code-only after 2 failures", got, attempts.Load())
 	}
 }
