@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -376,9 +377,22 @@ func (t *Trigger) abort(ctx context.Context, p pull, why string, match func(*pro
 		if pj.Complete() || !match(pj) {
 			continue
 		}
-		patch := client.MergeFrom(pj.DeepCopy())
-		pj.Status.State, pj.Status.Description = prowv1.AbortedState, why
-		if err := t.Client.Status().Patch(ctx, pj, patch); err != nil && !apierrors.IsNotFound(err) {
+		// With an optimistic lock: a job that finished meanwhile keeps its result.
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			if pj.Complete() {
+				return nil
+			}
+			base := pj.DeepCopy()
+			pj.Status.State, pj.Status.Description = prowv1.AbortedState, why
+			err := t.Client.Status().Patch(ctx, pj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+			if apierrors.IsConflict(err) {
+				if gerr := t.Client.Get(ctx, client.ObjectKeyFromObject(pj), pj); gerr != nil {
+					return gerr
+				}
+			}
+			return err
+		})
+		if err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("abort %s: %w", pj.Name, err))
 			continue
 		}
