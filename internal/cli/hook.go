@@ -44,6 +44,9 @@ branch run its postsubmits. Without --plugin-config, trigger is on for every rep
 			if !gh.set() {
 				return usageError{fmt.Errorf("hook needs GitHub credentials: --github-token-path, or --github-app-id with --github-app-private-key-path")}
 			}
+			if hf.hmacSecretFile == "" {
+				return usageError{fmt.Errorf("hook needs --hmac-secret-file: it only accepts webhooks signed with that secret")}
+			}
 			agent, err := loadAgent(&cfgFlags, stderr)
 			if err != nil {
 				return err

@@ -1,0 +1,24 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+)
+
+// hook and crier refuse to start without what they need, saying what to pass (exit 2: usage).
+func TestHookAndCrierUsage(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"hook", "--config-path", "../../examples/config.yaml"}, "--github-token-path"},
+		{[]string{"hook", "--config-path", "../../examples/config.yaml", "--github-token-path", "token"}, "--hmac-secret-file"},
+		{[]string{"crier", "--config-path", "../../examples/config.yaml"}, "--github-token-path"},
+	} {
+		code, _, stderr := run(tc.args...)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, %q; want 2 naming %s", tc.args, code, stderr, tc.want)
+		}
+	}
+}
