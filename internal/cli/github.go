@@ -38,6 +38,23 @@ func (f *githubFlags) add(cmd *cobra.Command) {
 // set says whether any credentials were given.
 func (f *githubFlags) set() bool { return f.tokenPath != "" || f.appID != "" }
 
+// loadWithGitHub is the start of hook and crier: credentials required (a usage error without
+// them), then the config and the GitHub client.
+func loadWithGitHub(component string, cfg *configFlags, gh *githubFlags, stderr io.Writer) (*config.Agent, *github.Client, error) {
+	if !gh.set() {
+		return nil, nil, usageError{fmt.Errorf("%s needs GitHub credentials: --github-token-path, or --github-app-id with --github-app-private-key-path", component)}
+	}
+	agent, err := loadAgent(cfg, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	ghc, err := gh.client()
+	if err != nil {
+		return nil, nil, err
+	}
+	return agent, ghc, nil
+}
+
 func (f *githubFlags) client() (*github.Client, error) {
 	return github.New(github.Options{Endpoint: f.endpoint, TokenPath: f.tokenPath, AppID: f.appID, AppPrivateKeyPath: f.appKeyPath})
 }

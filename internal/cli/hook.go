@@ -41,17 +41,10 @@ branch run its postsubmits. Without --plugin-config, trigger is on for every rep
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctrl.SetLogger(zap.New(zap.WriteTo(stderr)))
-			if !gh.set() {
-				return usageError{fmt.Errorf("hook needs GitHub credentials: --github-token-path, or --github-app-id with --github-app-private-key-path")}
-			}
-			if hf.hmacSecretFile == "" {
+			if gh.set() && hf.hmacSecretFile == "" {
 				return usageError{fmt.Errorf("hook needs --hmac-secret-file: it only accepts webhooks signed with that secret")}
 			}
-			agent, err := loadAgent(&cfgFlags, stderr)
-			if err != nil {
-				return err
-			}
-			ghc, err := gh.client()
+			agent, ghc, err := loadWithGitHub("hook", &cfgFlags, &gh, stderr)
 			if err != nil {
 				return err
 			}
@@ -104,14 +97,7 @@ the failed jobs with their rerun commands; it is edited as results come and dele
 		Example: `  prowl crier --config-path config.yaml --job-config-path jobs/ --github-token-path token --kubeconfig ~/.kube/config`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !gh.set() {
-				return usageError{fmt.Errorf("crier needs GitHub credentials: --github-token-path, or --github-app-id with --github-app-private-key-path")}
-			}
-			agent, err := loadAgent(&cfgFlags, stderr)
-			if err != nil {
-				return err
-			}
-			ghc, err := gh.client()
+			agent, ghc, err := loadWithGitHub("crier", &cfgFlags, &gh, stderr)
 			if err != nil {
 				return err
 			}
