@@ -64,10 +64,14 @@ func (n *Node) containerLogs(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("pod %s/%s: %v", ns, name, err), http.StatusNotFound)
 		return
 	}
-	path := n.logPath(pod.UID, container)
-	f, err := os.Open(path)
+	n.streamLog(w, r, pod.UID, container)
+}
+
+// streamLog answers with one container's log, by the query's tailLines, limitBytes and follow.
+func (n *Node) streamLog(w http.ResponseWriter, r *http.Request, uid types.UID, container string) {
+	f, err := os.Open(n.logPath(uid, container))
 	if err != nil {
-		http.Error(w, fmt.Sprintf("container %q in pod %s/%s has no log on node %s (not started yet?)", container, ns, name, n.Name), http.StatusNotFound)
+		http.Error(w, fmt.Sprintf("container %q has no log on node %s (not started yet?)", container, n.Name), http.StatusNotFound)
 		return
 	}
 	defer f.Close()
@@ -105,7 +109,7 @@ func (n *Node) containerLogs(w http.ResponseWriter, r *http.Request) {
 		if !follow {
 			return
 		}
-		if !n.containerRunning(pod.UID, container) {
+		if !n.containerRunning(uid, container) {
 			_, _ = io.Copy(out, f) // what it wrote as it ended
 			return
 		}
