@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -48,7 +49,10 @@ type Server struct {
 	webhooks *prometheus.CounterVec
 	handled  *prometheus.CounterVec
 	duration *prometheus.HistogramVec
-	wg       sync.WaitGroup
+	// pending counts events accepted and not yet handled; closing refuses new ones once Run
+	// has started draining, so that the drain sees every accepted event.
+	pending atomic.Int64
+	closing atomic.Bool
 }
 
 type event struct {
@@ -100,20 +104,21 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	<-ctx.Done()
 	wg.Wait()
-	// Drain what was accepted before the stop: nothing accepted is lost.
-	for {
+	// Drain what was accepted before the stop: nothing accepted is lost. New events are refused
+	// from here on (503), and the drain ends once every accepted one is handled.
+	s.closing.Store(true)
+	for s.pending.Load() > 0 {
 		select {
 		case ev := <-s.queue:
 			s.handle(ev)
-		default:
-			s.wg.Wait()
-			return nil
+		case <-time.After(10 * time.Millisecond): // one being enqueued right now
 		}
 	}
+	return nil
 }
 
 func (s *Server) handle(ev event) {
-	defer s.wg.Done()
+	defer s.pending.Add(-1)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	err := s.Handle(ctx, ev.eventType, ev.delivery, ev.payload)
@@ -212,12 +217,18 @@ func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 		answer(http.StatusOK, "duplicate", "Delivery "+delivery+" was already received; not handled again.")
 		return
 	}
-	s.wg.Add(1)
+	s.pending.Add(1)
+	if s.closing.Load() {
+		s.pending.Add(-1)
+		s.seen.remove(delivery) // not accepted: a redelivery may try again
+		answer(http.StatusServiceUnavailable, "shutting_down", "503 Service Unavailable: Hook is shutting down; redeliver later")
+		return
+	}
 	select {
 	case s.queue <- event{eventType: eventType, delivery: delivery, payload: body, accepted: time.Now()}:
 		answer(http.StatusOK, "accepted", "Event received. Have a nice day.")
 	default:
-		s.wg.Done()
+		s.pending.Add(-1)
 		s.seen.remove(delivery) // not accepted: a redelivery may try again
 		answer(http.StatusServiceUnavailable, "queue_full", "503 Service Unavailable: too many events waiting; redeliver later")
 	}

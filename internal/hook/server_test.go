@@ -258,3 +258,44 @@ func TestCorpusAccepted(t *testing.T) {
 		t.Fatalf("walked %d payloads: %v", n, err)
 	}
 }
+
+// Stopping Hook finishes every event it accepted, and refuses new ones with 503.
+func TestShutdownDrains(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "hmac")
+	if err := os.WriteFile(path, []byte("s"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	secrets, err := LoadSecrets(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorded{}
+	srv := &Server{Secrets: secrets, Log: logr.Discard(), Workers: 1, Handle: func(ctx context.Context, e, d string, p []byte) error {
+		time.Sleep(50 * time.Millisecond) // slower than they arrive: they queue
+		return rec.handle(ctx, e, d, p)
+	}}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { _ = srv.Run(ctx); close(stopped) }()
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	body := []byte(`{"repository":{"full_name":"o/r"}}`)
+	for i := range 5 {
+		if code, msg := post(t, hs.URL, "push", fmt.Sprintf("d%d", i), "application/json", Signature([]byte("s"), body), body); code != 200 {
+			t.Fatalf("event %d: %d %s", i, code, msg)
+		}
+	}
+	cancel()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	if got := rec.list(); len(got) != 5 {
+		t.Errorf("handled %v before stopping, want all 5 accepted", got)
+	}
+	if code, _ := post(t, hs.URL, "push", "late", "application/json", Signature([]byte("s"), body), body); code != http.StatusServiceUnavailable {
+		t.Errorf("an event after the stop: %d, want 503", code)
+	}
+}
