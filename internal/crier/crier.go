@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sort"
 	"strconv"
 	"strings"
@@ -52,13 +53,12 @@ type Reporter struct {
 
 	mu       sync.Mutex
 	reported map[string]prowv1.ProwJobState // by ProwJob name: what was sent, while the cache catches up
-	prLocks  map[string]*sync.Mutex         // one summary at a time per pull request
+	prLocks  [64]sync.Mutex                 // one summary at a time per pull request (by hash)
 }
 
 // Setup registers the reporter with mgr, over the ProwJobs of the ProwJob namespace.
 func (r *Reporter) Setup(mgr ctrl.Manager, workers int) error {
 	r.reported = map[string]prowv1.ProwJobState{}
-	r.prLocks = map[string]*sync.Mutex{}
 	ns := r.Config().ProwJobNamespace
 	return ctrl.NewControllerManagedBy(mgr).Named("crier").
 		For(&prowv1.ProwJob{}, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
@@ -170,14 +170,9 @@ func description(pj *prowv1.ProwJob) string {
 }
 
 func (r *Reporter) prLock(key string) *sync.Mutex {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	l, ok := r.prLocks[key]
-	if !ok {
-		l = &sync.Mutex{}
-		r.prLocks[key] = l
-	}
-	return l
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(key))
+	return &r.prLocks[h.Sum32()%uint32(len(r.prLocks))]
 }
 
 // summarize writes, edits or deletes the pull request's summary of failed jobs at its head.
