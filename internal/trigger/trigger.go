@@ -262,8 +262,9 @@ func (t *Trigger) changesOf(ctx context.Context, p pull) *changes {
 func (t *Trigger) runAutomatic(ctx context.Context, delivery string, p pull, unlessRunning bool) error {
 	ch := t.changesOf(ctx, p)
 	var run []*config.Presubmit
-	for i := range t.presubmits(p.org, p.repo) {
-		job := &t.presubmits(p.org, p.repo)[i]
+	presubmits := t.presubmits(p.org, p.repo) // one config for the whole event, even if it reloads
+	for i := range presubmits {
+		job := &presubmits[i]
 		ok, err := shouldRun(job, p.baseRef, ch, false, false)
 		if err != nil {
 			return err
@@ -452,8 +453,9 @@ func (t *Trigger) comment(ctx context.Context, delivery string, e *gh.IssueComme
 	}
 	ch := t.changesOf(ctx, p)
 	var run []*config.Presubmit
-	for i := range t.presubmits(org, repo) {
-		job := &t.presubmits(org, repo)[i]
+	presubmits := t.presubmits(org, repo) // one config for the whole event, even if it reloads
+	for i := range presubmits {
+		job := &presubmits[i]
 		forced := cmds.Test && job.TriggerMatches(cmds.Body)
 		ok, err := shouldRun(job, p.baseRef, ch, forced, cmds.TestAll)
 		if err != nil {
