@@ -176,6 +176,11 @@ Crier reports results to GitHub, and with --hmac-secret-file too Hook serves web
 					case addr := <-listening:
 						fmt.Fprintf(stdout, "hook: http://%s/hook (webhooks signed with --hmac-secret-file)\n", addr)
 					}
+					go func() {
+						if err := <-hookErr; err != nil {
+							fmt.Fprintf(stderr, "hook stopped: %v\n", err)
+						}
+					}()
 					components += ", Hook"
 				} else {
 					fmt.Fprintln(stdout, "no --hmac-secret-file: Hook is off (Crier reports to GitHub)")
