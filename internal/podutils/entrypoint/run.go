@@ -31,7 +31,7 @@ const (
 // DefaultCopyDestination is where --copy-mode-only puts the binary when given no path.
 const DefaultCopyDestination = "/tools/entrypoint"
 
-// Decode reads options from JSON, naming the key that is wrong.
+// Decode reads options from JSON, naming the key that is wrong (the caller names the source).
 func Decode(data string) (*Options, error) {
 	o := &Options{}
 	dec := json.NewDecoder(strings.NewReader(data))
@@ -39,9 +39,9 @@ func Decode(data string) (*Options, error) {
 	if err := dec.Decode(o); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return nil, fmt.Errorf("%s: key %q: cannot use a JSON %s as %s", OptionsEnv, te.Field, te.Value, te.Type)
+			return nil, fmt.Errorf("key %q: cannot use a JSON %s as %s", te.Field, te.Value, te.Type)
 		}
-		return nil, fmt.Errorf("%s: %w", OptionsEnv, err)
+		return nil, err
 	}
 	return o, o.Validate()
 }
@@ -50,13 +50,13 @@ func Decode(data string) (*Options, error) {
 func (o *Options) Validate() error {
 	switch {
 	case o.Options == nil || len(o.Args) == 0:
-		return fmt.Errorf("%s: key \"args\": no command to run", OptionsEnv)
+		return errors.New(`key "args": no command to run`)
 	case o.ProcessLog == "":
-		return fmt.Errorf("%s: key \"process_log\" is required", OptionsEnv)
+		return errors.New(`key "process_log" is required`)
 	case o.MarkerFile == "":
-		return fmt.Errorf("%s: key \"marker_file\" is required", OptionsEnv)
+		return errors.New(`key "marker_file" is required`)
 	case o.Timeout < 0 || o.GracePeriod < 0:
-		return fmt.Errorf("%s: keys \"timeout\" and \"grace_period\" must not be negative", OptionsEnv)
+		return errors.New(`keys "timeout" and "grace_period" must not be negative`)
 	}
 	return nil
 }
