@@ -119,21 +119,11 @@ func pluginLoader(path string, agent *config.Agent, w io.Writer) (*plugins.Loade
 	}
 	c := agent.Config()
 	pc := &plugins.Config{Plugins: map[string]plugins.OrgPlugins{}}
-	for _, repos := range []map[string]bool{keysOf(c.PresubmitsStatic), keysOf(c.PostsubmitsStatic)} {
-		for r := range repos {
-			pc.Plugins[r] = plugins.OrgPlugins{Plugins: []string{"trigger"}}
-		}
+	for _, repo := range append(config.SortedKeys(c.PresubmitsStatic), config.SortedKeys(c.PostsubmitsStatic)...) {
+		pc.Plugins[repo] = plugins.OrgPlugins{Plugins: []string{"trigger"}}
 	}
 	fmt.Fprintf(w, "no --plugin-config: trigger is enabled for the %d repositories with jobs, trusting their org members and collaborators\n", len(pc.Plugins))
 	return plugins.Static(pc), nil
-}
-
-func keysOf[V any](m map[string]V) map[string]bool {
-	out := map[string]bool{}
-	for k := range m {
-		out[k] = true
-	}
-	return out
 }
 
 // setupCrier adds the GitHub reporter to mgr.

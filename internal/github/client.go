@@ -7,7 +7,6 @@ package github
 
 import (
 	"context"
-	"crypto/rsa"
 	"errors"
 	"fmt"
 	"net/http"
@@ -114,9 +113,6 @@ func New(o Options) (*Client, error) {
 	c.DisableRateLimitCheck = true // the transport waits for the reset instead of failing early
 	return &Client{gh: c}, nil
 }
-
-// AppKey parses an App's private key (for tests and tools that make one).
-func AppKey(pemBytes []byte) (*rsa.PrivateKey, error) { return jwt.ParseRSAPrivateKeyFromPEM(pemBytes) }
 
 // PullRequest is one pull request.
 func (c *Client) PullRequest(ctx context.Context, org, repo string, number int) (*gh.PullRequest, error) {
