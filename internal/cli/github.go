@@ -110,12 +110,7 @@ func serveHook(ctx context.Context, addr string, f *hookFlags, pl *plugins.Loade
 // has presubmits or postsubmits (what a single-team setup wants), saying so on w.
 func pluginLoader(path string, agent *config.Agent, w io.Writer) (*plugins.Loader, error) {
 	if path != "" {
-		l, err := plugins.NewLoader(path)
-		if err != nil {
-			return nil, err
-		}
-		l.OnError = func(err error) { fmt.Fprintf(w, "plugins: %v (keeping the last good config)\n", err) }
-		return l, nil
+		return plugins.NewLoader(path, func(err error) { fmt.Fprintf(w, "plugins: %v (keeping the last good config)\n", err) })
 	}
 	c := agent.Config()
 	pc := &plugins.Config{Plugins: map[string]plugins.OrgPlugins{}}

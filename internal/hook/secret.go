@@ -5,12 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/prowl-ci/prowl/internal/reloadfile"
 )
 
 // Secrets are the webhook HMAC secrets, from --hmac-secret-file: either one token, or Prow's
@@ -18,12 +18,7 @@ import (
 // present applies and any of its tokens matches (so a secret can be rotated by adding the new one
 // before removing the old).
 type Secrets struct {
-	path string
-
-	mu      sync.Mutex
-	modTime time.Time
-	size    int64
-	byScope map[string][]string
+	file *reloadfile.File[map[string][]string]
 }
 
 type secretEntry struct {
@@ -33,11 +28,11 @@ type secretEntry struct {
 
 // LoadSecrets reads the file; it is read again whenever it changes.
 func LoadSecrets(path string) (*Secrets, error) {
-	s := &Secrets{path: path}
-	if _, err := s.current(); err != nil {
+	f, err := reloadfile.Load("--hmac-secret-file", path, ParseSecrets)
+	if err != nil {
 		return nil, err
 	}
-	return s, nil
+	return &Secrets{file: f}, nil
 }
 
 // ParseSecrets reads the file's content.
@@ -62,37 +57,12 @@ func ParseSecrets(raw []byte) (map[string][]string, error) {
 	return map[string][]string{"*": {text}}, nil
 }
 
-func (s *Secrets) current() (map[string][]string, error) {
-	info, err := os.Stat(s.path)
-	if err != nil {
-		return nil, fmt.Errorf("--hmac-secret-file: %w", err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.byScope != nil && info.ModTime().Equal(s.modTime) && info.Size() == s.size {
-		return s.byScope, nil
-	}
-	raw, err := os.ReadFile(s.path)
-	if err != nil {
-		return nil, fmt.Errorf("--hmac-secret-file: %w", err)
-	}
-	byScope, err := ParseSecrets(raw)
-	if err != nil {
-		if s.byScope != nil {
-			return s.byScope, nil // keep the last good secrets while the file is being rewritten
-		}
-		return nil, fmt.Errorf("--hmac-secret-file %s: %w", s.path, err)
-	}
-	s.byScope, s.modTime, s.size = byScope, info.ModTime(), info.Size()
-	return byScope, nil
-}
-
 // Valid says whether signature (X-Hub-Signature-256: sha256=<hex>) signs body with a secret of
 // the most specific scope of orgRepo ("org/repo", "org", then "*").
 func (s *Secrets) Valid(orgRepo, signature string, body []byte) bool {
-	byScope, err := s.current()
+	byScope, err := s.file.Get()
 	if err != nil {
-		return false
+		return false // the secret file is gone: refuse rather than trust an old secret
 	}
 	sig, ok := strings.CutPrefix(signature, "sha256=")
 	if !ok {

@@ -9,10 +9,10 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
-	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/prowl-ci/prowl/internal/reloadfile"
 )
 
 // Config is plugins.yaml.
@@ -65,14 +65,23 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--plugin-config: %w", err)
 	}
+	c, err := Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse reads plugins.yaml's content.
+func Parse(raw []byte) (*Config, error) {
 	var c Config
 	if err := yaml.Unmarshal(raw, &c); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	for i, t := range c.Triggers {
 		for _, r := range t.Repos {
 			if r == "" || strings.Count(r, "/") > 1 {
-				return nil, fmt.Errorf("%s: triggers[%d].repos: %q is not an org or org/repo", path, i, r)
+				return nil, fmt.Errorf("triggers[%d].repos: %q is not an org or org/repo", i, r)
 			}
 		}
 	}
@@ -112,52 +121,31 @@ func (c *Config) TriggerFor(org, repo string) Trigger {
 }
 
 // Loader keeps plugins.yaml current: Config reads the file again when it changes, and keeps the
-// last good config (reporting the error) while it does not load.
+// last good config while it does not load.
 type Loader struct {
-	path    string
-	OnError func(error)
-
-	mu      sync.Mutex
-	modTime time.Time
-	size    int64
-	cfg     *Config
+	file   *reloadfile.File[*Config]
+	static *Config
 }
 
-// NewLoader loads path; its first load must succeed.
-func NewLoader(path string) (*Loader, error) {
-	l := &Loader{path: path}
-	c, err := Load(path)
+// NewLoader loads path; its first load must succeed. onError, when set, hears why a changed file
+// did not load.
+func NewLoader(path string, onError func(error)) (*Loader, error) {
+	f, err := reloadfile.Load("--plugin-config", path, Parse)
 	if err != nil {
 		return nil, err
 	}
-	if info, err := os.Stat(path); err == nil {
-		l.modTime, l.size = info.ModTime(), info.Size()
-	}
-	l.cfg = c
-	return l, nil
+	f.OnError = onError
+	return &Loader{file: f}, nil
 }
 
 // Static is a Loader that always returns c (no file).
-func Static(c *Config) *Loader { return &Loader{cfg: c} }
+func Static(c *Config) *Loader { return &Loader{static: c} }
 
-// Config is the current plugins.yaml.
+// Config is the current plugins.yaml (the last good one should the file be gone).
 func (l *Loader) Config() *Config {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.path == "" {
-		return l.cfg
+	if l.file == nil {
+		return l.static
 	}
-	info, err := os.Stat(l.path)
-	if err != nil || (info.ModTime().Equal(l.modTime) && info.Size() == l.size) {
-		return l.cfg
-	}
-	c, err := Load(l.path)
-	if err != nil {
-		if l.OnError != nil {
-			l.OnError(err)
-		}
-		return l.cfg
-	}
-	l.cfg, l.modTime, l.size = c, info.ModTime(), info.Size()
+	c, _ := l.file.Get()
 	return c
 }
