@@ -31,6 +31,14 @@ func Run(ctx context.Context, o *options.CloneRefs) error {
 	if o.GitUserEmail == "" {
 		o.GitUserEmail = options.DefaultGitUserEmail
 	}
+	// The SSH command is the same for every repository: its known_hosts file is written once,
+	// and removed when the clones are done.
+	tmp, err := os.MkdirTemp("", "clonerefs-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	ssh, sshErr := sshCommand(o, tmp)
 	records := make([]metadata.CloneRecord, len(o.GitRefs))
 	var wg sync.WaitGroup
 	limit := make(chan struct{}, max(o.MaxParallelWorkers, len(o.GitRefs), 1))
@@ -40,7 +48,7 @@ func Run(ctx context.Context, o *options.CloneRefs) error {
 			defer wg.Done()
 			limit <- struct{}{}
 			defer func() { <-limit }()
-			records[i] = cloneRefs(ctx, o, refs)
+			records[i] = cloneRefs(ctx, o, refs, ssh, sshErr)
 		}()
 	}
 	wg.Wait()
@@ -105,12 +113,15 @@ func remote(o *options.CloneRefs, r prowv1.Refs) string {
 	return fmt.Sprintf("https://github.com/%s/%s.git", r.Org, r.Repo)
 }
 
-func cloneRefs(ctx context.Context, o *options.CloneRefs, r prowv1.Refs) metadata.CloneRecord {
+func cloneRefs(ctx context.Context, o *options.CloneRefs, r prowv1.Refs, ssh string, sshErr error) metadata.CloneRecord {
 	start := time.Now()
 	rec := metadata.CloneRecord{Refs: r}
 	dir := filepath.Join(o.SrcRoot, "src", downwardapi.RepoPath(r))
 	uri := remote(o, r)
-	env, err := gitEnv(o, uri)
+	env, err := gitEnv(o, uri, ssh)
+	if sshErr != nil {
+		err = sshErr
+	}
 	c := &cloner{ctx: ctx, dir: dir, record: &rec, env: env}
 	fail := func(err error) metadata.CloneRecord {
 		rec.Failed = true
@@ -198,8 +209,8 @@ func cloneRefs(ctx context.Context, o *options.CloneRefs, r prowv1.Refs) metadat
 // gitEnv is the environment git runs in for one remote: no prompts; the OAuth token as an
 // Authorization header and the cookie file, both scoped to the remote's host through git's own
 // config variables (GIT_CONFIG_COUNT, so they reach no other host and show in no command line);
-// and SSH with the mounted keys, checking the host against the configured fingerprints.
-func gitEnv(o *options.CloneRefs, uri string) ([]string, error) {
+// and ssh, the SSH command, when keys are mounted.
+func gitEnv(o *options.CloneRefs, uri, ssh string) ([]string, error) {
 	env := append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
 	var config [][2]string
 	if u, err := url.Parse(uri); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.User == nil {
@@ -224,8 +235,17 @@ func gitEnv(o *options.CloneRefs, uri string) ([]string, error) {
 	for i, kv := range config {
 		env = append(env, fmt.Sprintf("GIT_CONFIG_KEY_%d=%s", i, kv[0]), fmt.Sprintf("GIT_CONFIG_VALUE_%d=%s", i, kv[1]))
 	}
+	if ssh != "" {
+		env = append(env, "GIT_SSH_COMMAND="+ssh)
+	}
+	return env, nil
+}
+
+// sshCommand is the SSH command with the mounted keys, checking hosts against the configured
+// fingerprints, which it writes as a known_hosts file into dir; empty without keys.
+func sshCommand(o *options.CloneRefs, dir string) (string, error) {
 	if len(o.KeyFiles) == 0 {
-		return env, nil
+		return "", nil
 	}
 	ssh := []string{"ssh", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes"}
 	for _, k := range o.KeyFiles {
@@ -241,28 +261,12 @@ func gitEnv(o *options.CloneRefs, uri string) ([]string, error) {
 			ssh = append(ssh, "-i", k)
 		}
 	}
-	if len(o.HostFingerprints) > 0 {
-		known, err := knownHosts(o.HostFingerprints)
-		if err != nil {
-			return nil, err
-		}
-		ssh = append(ssh, "-o", "UserKnownHostsFile="+known, "-o", "StrictHostKeyChecking=yes")
-	} else {
-		ssh = append(ssh, "-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no")
+	if len(o.HostFingerprints) == 0 {
+		return strings.Join(append(ssh, "-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no"), " "), nil
 	}
-	return append(env, "GIT_SSH_COMMAND="+strings.Join(ssh, " ")), nil
-}
-
-// knownHosts writes the fingerprints (known_hosts lines) to a file of their own, one per
-// repository, so that clones in parallel never share one.
-func knownHosts(lines []string) (string, error) {
-	f, err := os.CreateTemp("", "clonerefs-known_hosts-")
-	if err != nil {
+	known := filepath.Join(dir, "known_hosts")
+	if err := os.WriteFile(known, []byte(strings.Join(o.HostFingerprints, "\n")+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("write host fingerprints: %w", err)
 	}
-	defer f.Close()
-	if _, err := f.WriteString(strings.Join(lines, "\n") + "\n"); err != nil {
-		return "", fmt.Errorf("write host fingerprints: %w", err)
-	}
-	return f.Name(), nil
+	return strings.Join(append(ssh, "-o", "UserKnownHostsFile="+known, "-o", "StrictHostKeyChecking=yes"), " "), nil
 }
