@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -125,4 +126,45 @@ func pluginLoader(path string, agent *config.Agent, w io.Writer) (*plugins.Loade
 func setupCrier(mgr ctrl.Manager, agent *config.Agent, ghc *github.Client, workers int) error {
 	r := &crier.Reporter{GitHub: ghc, Client: mgr.GetClient(), Config: agent.Config, Log: ctrl.Log.WithName("crier")}
 	return r.Setup(mgr, workers)
+}
+
+// startGitHubSide is prowl up's GitHub part: Crier in mgr, and with a webhook secret Hook on addr,
+// started before it returns. It returns the names of what it started.
+func startGitHubSide(ctx context.Context, mgr ctrl.Manager, restCfg *rest.Config, agent *config.Agent, gh *githubFlags, hf *hookFlags, addr string, stdout, stderr io.Writer) ([]string, error) {
+	ghc, err := gh.client()
+	if err != nil {
+		return nil, err
+	}
+	if err := setupCrier(mgr, agent, ghc, 10); err != nil {
+		return nil, err
+	}
+	if hf.hmacSecretFile == "" {
+		fmt.Fprintln(stdout, "no --hmac-secret-file: Hook is off (Crier reports to GitHub)")
+		return []string{"Crier"}, nil
+	}
+	pl, err := pluginLoader(hf.pluginConfig, agent, stdout)
+	if err != nil {
+		return nil, err
+	}
+	kc, err := client.New(restCfg, client.Options{Scheme: mgr.GetScheme()})
+	if err != nil {
+		return nil, err
+	}
+	hookErr := make(chan error, 1)
+	listening := make(chan string, 1)
+	go func() {
+		hookErr <- serveHook(ctx, addr, hf, pl, agent, ghc, kc, ctrl.Log, func(addr string) { listening <- addr })
+	}()
+	select {
+	case err := <-hookErr:
+		return nil, err
+	case addr := <-listening:
+		fmt.Fprintf(stdout, "hook: http://%s/hook (webhooks signed with --hmac-secret-file)\n", addr)
+	}
+	go func() {
+		if err := <-hookErr; err != nil {
+			fmt.Fprintf(stderr, "hook stopped: %v\n", err)
+		}
+	}()
+	return []string{"Crier", "Hook"}, nil
 }

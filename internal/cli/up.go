@@ -17,7 +17,6 @@ import (
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -146,48 +145,16 @@ Crier reports results to GitHub, and with --hmac-secret-file too Hook serves web
 				}
 				fmt.Fprintf(stdout, "local node prowl-local runs the Pods of %s on this machine; artifacts go where the decoration config says (the examples: file://%s/artifacts)\n", c.PodNamespace, dataDir)
 			}
-			components := "Horologium and Plank"
+			components := []string{"Horologium", "Plank"}
 			if gh.set() {
-				ghc, err := gh.client()
+				started, err := startGitHubSide(ctx, mgr, restCfg, agent, &gh, &hf, hookAddr, stdout, stderr)
 				if err != nil {
 					return err
 				}
-				if err := setupCrier(mgr, agent, ghc, 10); err != nil {
-					return err
-				}
-				components = "Horologium, Plank, Crier"
-				if hf.hmacSecretFile != "" {
-					pl, err := pluginLoader(hf.pluginConfig, agent, stdout)
-					if err != nil {
-						return err
-					}
-					kc, err := client.New(restCfg, client.Options{Scheme: scheme})
-					if err != nil {
-						return err
-					}
-					hookErr := make(chan error, 1)
-					listening := make(chan string, 1)
-					go func() {
-						hookErr <- serveHook(ctx, hookAddr, &hf, pl, agent, ghc, kc, ctrl.Log, func(addr string) { listening <- addr })
-					}()
-					select {
-					case err := <-hookErr:
-						return err
-					case addr := <-listening:
-						fmt.Fprintf(stdout, "hook: http://%s/hook (webhooks signed with --hmac-secret-file)\n", addr)
-					}
-					go func() {
-						if err := <-hookErr; err != nil {
-							fmt.Fprintf(stderr, "hook stopped: %v\n", err)
-						}
-					}()
-					components += ", Hook"
-				} else {
-					fmt.Fprintln(stdout, "no --hmac-secret-file: Hook is off (Crier reports to GitHub)")
-				}
+				components = append(components, started...)
 			}
 			fmt.Fprintf(stdout, "running %s on %d periodics, %d presubmits' repos, %d postsubmits' repos; Ctrl-C stops\n",
-				components, len(c.Periodics), len(c.PresubmitsStatic), len(c.PostsubmitsStatic))
+				strings.Join(components, ", "), len(c.Periodics), len(c.PresubmitsStatic), len(c.PostsubmitsStatic))
 			if err := runManager(ctx, mgr, agent); err != nil && !errors.Is(err, ctx.Err()) {
 				return err
 			}
