@@ -153,7 +153,12 @@ func TestStatusesInOrderOnce(t *testing.T) {
 	h.waitStatuses(1)
 	h.set(pj, prowv1.PendingState, "https://prow.example.com/view/1")
 	h.waitStatuses(2)
-	h.set(pj, prowv1.PendingState, "https://prow.example.com/view/1") // no change: no report
+	// An update that leaves the state as it was (here: the URL) reaches Crier but is not reported.
+	h.set(pj, prowv1.PendingState, "https://prow.example.com/view/1?again")
+	time.Sleep(time.Second) // Crier reconciles within milliseconds; a report would be here by now
+	if got := h.gh.Statuses("org/repo"); len(got) != 2 {
+		t.Fatalf("a status update without a state change was reported: %+v", got)
+	}
 	h.set(pj, prowv1.SuccessState, "https://prow.example.com/view/1")
 	got := h.waitStatuses(3)
 	want := []string{"pending:Job triggered.", "pending:Job started.", "success:Job succeeded."}
@@ -180,7 +185,7 @@ func TestStateMappingAndSkips(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	quiet := h.job("quiet", "head2")
-	post := h.job("post", "")
+	h.job("post", "")
 	unit := h.job("unit", "head2")
 	lint := h.job("lint", "head2")
 	h.waitStatuses(3)
@@ -198,7 +203,6 @@ func TestStateMappingAndSkips(t *testing.T) {
 	if _, ok := final["quiet@head2"]; ok {
 		t.Error("a skip_report job reported")
 	}
-	_ = post
 }
 
 func TestSummaryComment(t *testing.T) {
