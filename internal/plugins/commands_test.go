@@ -35,9 +35,20 @@ func FuzzParseCommands(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body string) {
 		c := ParseCommands(body)
-		if strings.Contains(c.Body, "```") && strings.Count(body, "```") >= 2 && strings.Count(c.Body, "```") >= 2 {
-			t.Errorf("a fenced block survived: %q", c.Body)
+		// Every command found is a line of the stripped body that starts with it.
+		for flag, cmd := range map[*bool]string{&c.Retest: "/retest", &c.OkToTest: "/ok-to-test", &c.TestAll: "/test", &c.Help: "/test", &c.Test: "/test"} {
+			if *flag && !hasLineStarting(c.Body, cmd) {
+				t.Errorf("%q: found %s, but no line of %q starts with it", body, cmd, c.Body)
+			}
 		}
-		_ = c.Any()
 	})
+}
+
+func hasLineStarting(body, cmd string) bool {
+	for _, line := range strings.Split(body, "\n") {
+		if f := strings.Fields(line); len(f) > 0 && strings.EqualFold(f[0], cmd) {
+			return true
+		}
+	}
+	return false
 }
