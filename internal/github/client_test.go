@@ -127,8 +127,9 @@ func TestPagesAndMembership(t *testing.T) {
 	}
 }
 
-func TestGitHubApp(t *testing.T) {
-	t.Parallel()
+// appKey makes a GitHub App's private key and writes it as PEM.
+func appKey(t *testing.T) (*rsa.PrivateKey, string) {
+	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
@@ -137,6 +138,12 @@ func TestGitHubApp(t *testing.T) {
 	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return key, keyPath
+}
+
+func TestGitHubApp(t *testing.T) {
+	t.Parallel()
+	key, keyPath := appKey(t)
 	for _, tc := range []struct {
 		name   string
 		ttl    time.Duration
@@ -168,7 +175,7 @@ func TestGitHubApp(t *testing.T) {
 		})
 	}
 	// A different key is refused.
-	other, _ := rsa.GenerateKey(rand.Reader, 2048)
+	other, _ := appKey(t)
 	fake := githubtest.New(t)
 	fake.SetApp("42", &other.PublicKey, time.Hour, "o")
 	c, err := New(Options{Endpoint: fake.URL, AppID: "42", AppPrivateKeyPath: keyPath, Backoff: time.Millisecond, Retries: 1})
@@ -228,14 +235,7 @@ func TestEnterpriseEndpoint(t *testing.T) {
 	if got, err := c.PullRequestFiles(context.Background(), "o", "r", 1); err != nil || len(got) != 120 {
 		t.Fatalf("files under /api/v3: %d, %v", len(got), err)
 	}
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyPath := filepath.Join(t.TempDir(), "app.pem")
-	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	key, keyPath := appKey(t)
 	fake.SetApp("7", &key.PublicKey, time.Hour, "o")
 	fake.AddMember("o", "alice")
 	app, err := New(Options{Endpoint: fake.URL, AppID: "7", AppPrivateKeyPath: keyPath, Backoff: time.Millisecond})

@@ -103,27 +103,20 @@ func TestRunExampleRepoJobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A pull request that breaks hello.sh, published as refs/pull/1/head.
 	work := filepath.Join(t.TempDir(), "hello")
-	for _, args := range [][]string{
-		{"clone", "-q", bare, work},
-		{"-C", work, "checkout", "-q", "-b", "rude"},
-		{"-C", work, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-am", "rude", "--allow-empty"},
-	} {
+	git := func(args ...string) {
+		t.Helper()
 		if out, err := exec.Command("git", args...).CombinedOutput(); err != nil {
 			t.Fatalf("git %v: %v\n%s", args, err, out)
 		}
 	}
+	git("clone", "-q", bare, work)
 	if err := os.WriteFile(filepath.Join(work, "hello.sh"), []byte("#!/bin/sh\necho \"Go away, $1.\"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, args := range [][]string{
-		{"-C", work, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-am", "rude"},
-		{"-C", work, "push", "-q", "origin", "HEAD:refs/pull/1/head"},
-	} {
-		if out, err := exec.Command("git", args...).CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
+	git("-C", work, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-am", "rude")
+	git("-C", work, "push", "-q", "origin", "HEAD:refs/pull/1/head")
 	code, stdout, stderr = runProwl(t, dir, "--job", "pull-hello-test", "--pull", "1", "--repo-path", bare)
 	if code != 1 || !strings.Contains(stdout, "FAIL: hello.sh Prowl printed 'Go away, Prowl.'") {
 		t.Fatalf("pull-hello-test on the rude pull request: exit %d, stdout %q\n%s", code, stdout, stderr)
