@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"k8s.io/utils/clock"
+
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/downwardapi"
 	"github.com/prowl-ci/prowl/internal/podutils/entrypoint"
@@ -100,7 +102,7 @@ func SidecarUpload(dir, bucketRoot string) func() error {
 			return err
 		}
 		defer t.Close()
-		if code := sidecar.Run(context.Background(), o, t, time.Now, io.Discard); code != 0 {
+		if code := sidecar.Run(context.Background(), o, t, clock.RealClock{}, io.Discard); code != 0 {
 			return fmt.Errorf("sidecar exit %d", code)
 		}
 		return os.RemoveAll(bucket)

@@ -14,12 +14,12 @@ import (
 	"net/http"
 	"regexp"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/utils/clock"
 )
 
 // eventName is what GitHub's event names look like (pull_request, issue_comment, ...).
@@ -42,6 +42,8 @@ type Server struct {
 	Workers, Queue int
 	// Registry receives the metrics (default: a registry of its own, served at /metrics).
 	Registry *prometheus.Registry
+	// Clock times each event's handling; the real clock when nil.
+	Clock clock.PassiveClock
 
 	once     sync.Once
 	queue    chan event
@@ -49,10 +51,11 @@ type Server struct {
 	webhooks *prometheus.CounterVec
 	handled  *prometheus.CounterVec
 	duration *prometheus.HistogramVec
-	// pending counts events accepted and not yet handled; closing refuses new ones once Run
-	// has started draining, so that the drain sees every accepted event.
-	pending atomic.Int64
-	closing atomic.Bool
+	// enqueue is held for reading while an event is put on the queue and for writing when the
+	// drain starts: once closing is set under it, the queue only shrinks, so the drain sees every
+	// accepted event without waiting for stragglers.
+	enqueue sync.RWMutex
+	closing bool
 }
 
 type event struct {
@@ -71,6 +74,9 @@ func (s *Server) init() {
 		}
 		if s.Registry == nil {
 			s.Registry = prometheus.NewRegistry()
+		}
+		if s.Clock == nil {
+			s.Clock = clock.RealClock{}
 		}
 		s.queue = make(chan event, s.Queue)
 		s.seen = newSeenSet(100000)
@@ -106,19 +112,20 @@ func (s *Server) Run(ctx context.Context) error {
 	wg.Wait()
 	// Drain what was accepted before the stop: nothing accepted is lost. New events are refused
 	// from here on (503), and the drain ends once every accepted one is handled.
-	s.closing.Store(true)
-	for s.pending.Load() > 0 {
+	s.enqueue.Lock()
+	s.closing = true
+	s.enqueue.Unlock()
+	for {
 		select {
 		case ev := <-s.queue:
 			s.handle(ev)
-		case <-time.After(10 * time.Millisecond): // one being enqueued right now
+		default:
+			return nil
 		}
 	}
-	return nil
 }
 
 func (s *Server) handle(ev event) {
-	defer s.pending.Add(-1)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	err := s.Handle(ctx, ev.eventType, ev.delivery, ev.payload)
@@ -128,7 +135,7 @@ func (s *Server) handle(ev event) {
 		s.Log.Error(err, "handling event", "event", ev.eventType, "delivery", ev.delivery)
 	}
 	s.handled.WithLabelValues(ev.eventType, outcome).Inc()
-	s.duration.WithLabelValues(ev.eventType).Observe(time.Since(ev.accepted).Seconds())
+	s.duration.WithLabelValues(ev.eventType).Observe(s.Clock.Since(ev.accepted).Seconds())
 }
 
 // ServeHTTP serves POST /hook, GET /healthz and GET /metrics.
@@ -217,20 +224,39 @@ func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 		answer(http.StatusOK, "duplicate", "Delivery "+delivery+" was already received; not handled again.")
 		return
 	}
-	s.pending.Add(1)
-	if s.closing.Load() {
-		s.pending.Add(-1)
+	switch s.accept(event{eventType: eventType, delivery: delivery, payload: body, accepted: s.Clock.Now()}) {
+	case acceptedEvent:
+		answer(http.StatusOK, "accepted", "Event received. Have a nice day.")
+	case shuttingDown:
 		s.seen.remove(delivery) // not accepted: a redelivery may try again
 		answer(http.StatusServiceUnavailable, "shutting_down", "503 Service Unavailable: Hook is shutting down; redeliver later")
-		return
-	}
-	select {
-	case s.queue <- event{eventType: eventType, delivery: delivery, payload: body, accepted: time.Now()}:
-		answer(http.StatusOK, "accepted", "Event received. Have a nice day.")
-	default:
-		s.pending.Add(-1)
+	case queueFull:
 		s.seen.remove(delivery) // not accepted: a redelivery may try again
 		answer(http.StatusServiceUnavailable, "queue_full", "503 Service Unavailable: too many events waiting; redeliver later")
+	}
+}
+
+// acceptance is what became of an event offered to the queue.
+type acceptance int
+
+const (
+	acceptedEvent acceptance = iota
+	shuttingDown
+	queueFull
+)
+
+// accept puts ev on the queue unless the drain has started or the queue is full.
+func (s *Server) accept(ev event) acceptance {
+	s.enqueue.RLock()
+	defer s.enqueue.RUnlock()
+	if s.closing {
+		return shuttingDown
+	}
+	select {
+	case s.queue <- ev:
+		return acceptedEvent
+	default:
+		return queueFull
 	}
 }
 

@@ -271,8 +271,9 @@ func TestShutdownDrains(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := &recorded{}
+	release := make(chan struct{})
 	srv := &Server{Secrets: secrets, Log: logr.Discard(), Workers: 1, Handle: func(ctx context.Context, e, d string, p []byte) error {
-		time.Sleep(50 * time.Millisecond) // slower than they arrive: they queue
+		<-release // held until the stop: the others queue behind it
 		return rec.handle(ctx, e, d, p)
 	}}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -287,6 +288,7 @@ func TestShutdownDrains(t *testing.T) {
 		}
 	}
 	cancel()
+	close(release)
 	select {
 	case <-stopped:
 	case <-time.After(10 * time.Second):

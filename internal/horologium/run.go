@@ -3,7 +3,6 @@ package horologium
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/go-logr/logr"
 	"k8s.io/utils/clock"
@@ -78,12 +77,12 @@ func (r *runner) Start(ctx context.Context) error {
 	log := ctrl.Log.WithName("horologium")
 	ctx = logr.NewContext(ctx, log)
 	pass := func(why string) {
-		start := time.Now()
+		start := r.clock.Now()
 		n, err := r.h.Pass(ctx)
 		if err != nil {
 			log.Error(err, "pass left periodics unstarted; the next pass retries them", "reason", why)
 		}
-		log.V(1).Info("pass", "reason", why, "created", n, "took", time.Since(start).String())
+		log.V(1).Info("pass", "reason", why, "created", n, "took", r.clock.Since(start).String())
 	}
 	pass("start")
 	tick := r.h.Config().Horologium.TickInterval.Duration

@@ -24,6 +24,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -46,6 +47,8 @@ type Node struct {
 	Log logr.Logger
 	// Stream, when set, also receives the test container's output.
 	Stream io.Writer
+	// Clock times status timestamps, grace periods and active deadlines; the real clock when nil.
+	Clock clock.WithTicker
 
 	mu       sync.Mutex
 	running  map[types.UID]*podRun
@@ -95,7 +98,7 @@ func (n *Node) Start(ctx context.Context) error {
 		return fmt.Errorf("register node %s: %w", n.Name, err)
 	}
 	if err := n.Client.Get(ctx, client.ObjectKeyFromObject(node), node); err == nil {
-		node.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "ProwlLocalNode", LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}}
+		node.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "ProwlLocalNode", LastHeartbeatTime: n.now(), LastTransitionTime: n.now()}}
 		// Where the API server finds this node's log endpoint, for `kubectl logs`.
 		node.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}, {Type: corev1.NodeHostName, Address: "127.0.0.1"}}
 		node.Status.DaemonEndpoints.KubeletEndpoint.Port = int32(port)
@@ -110,7 +113,7 @@ func (n *Node) Start(ctx context.Context) error {
 				n.setStatus(ctx, p, func(s *corev1.PodStatus) {
 					s.Phase, s.Reason, s.Message = corev1.PodFailed, "NodeRestarted", "The local node restarted while the Pod ran."
 					s.Conditions = append(s.Conditions, corev1.PodCondition{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue,
-						Reason: "NodeRestarted", Message: "The local node restarted while the Pod ran.", LastTransitionTime: metav1.Now()})
+						Reason: "NodeRestarted", Message: "The local node restarted while the Pod ran.", LastTransitionTime: n.now()})
 				})
 			}
 		}
@@ -130,6 +133,34 @@ func (n *Node) Start(ctx context.Context) error {
 		<-r.done
 	}
 	return nil
+}
+
+func (n *Node) clk() clock.WithTicker {
+	if n.Clock == nil {
+		return clock.RealClock{}
+	}
+	return n.Clock
+}
+
+// now is the node's time as an API timestamp.
+func (n *Node) now() metav1.Time { return metav1.NewTime(n.clk().Now()) }
+
+// errActiveDeadline is the cause of a Pod's context ending at its activeDeadlineSeconds.
+var errActiveDeadline = errors.New("active deadline exceeded")
+
+// withDeadline ends ctx, with errActiveDeadline as its cause, once d has passed on the node's
+// clock.
+func (n *Node) withDeadline(ctx context.Context, d time.Duration) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	t := n.clk().NewTimer(d)
+	go func() {
+		select {
+		case <-t.C():
+			cancel(errActiveDeadline)
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { t.Stop(); cancel(context.Canceled) }
 }
 
 func (n *Node) isRunning(uid types.UID) bool {
@@ -166,7 +197,7 @@ func (n *Node) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, er
 		if err := n.Client.SubResource("binding").Create(ctx, pod, binding); err != nil && !apierrors.IsConflict(err) {
 			return ctrl.Result{}, fmt.Errorf("bind pod %s: %w", pod.Name, err)
 		}
-		n.bound.Store(pod.UID, time.Now())
+		n.bound.Store(pod.UID, n.clk().Now())
 		return ctrl.Result{}, nil
 	case pod.Spec.NodeName == n.Name && (pod.Status.Phase == "" || pod.Status.Phase == corev1.PodPending) && !n.isRunning(pod.UID):
 		n.warned.Do(func() {
@@ -211,7 +242,7 @@ func (n *Node) stop(pod *corev1.Pod) {
 	r.signal(syscall.SIGTERM)
 	select {
 	case <-r.done:
-	case <-time.After(grace):
+	case <-n.clk().After(grace):
 		r.signal(syscall.SIGKILL)
 		r.cancel()
 		<-r.done
@@ -234,14 +265,14 @@ func (n *Node) run(ctx context.Context, r *podRun, pod *corev1.Pod) corev1.PodPh
 		n.mu.Unlock()
 	}()
 	dir := filepath.Join(n.DataDir, "pods", string(pod.UID))
-	started := metav1.Now()
+	started := n.now()
 	if d := pod.Spec.ActiveDeadlineSeconds; d != nil {
 		// Past its deadline the Pod's processes are killed and it fails, as the kubelet does.
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, started.Add(time.Duration(*d)*time.Second))
-		defer cancel()
+		var stop func()
+		ctx, stop = n.withDeadline(ctx, time.Duration(*d)*time.Second)
+		defer stop()
 	}
-	deadlineExceeded := func() bool { return errors.Is(ctx.Err(), context.DeadlineExceeded) }
+	deadlineExceeded := func() bool { return errors.Is(context.Cause(ctx), errActiveDeadline) }
 	volumes, err := n.volumes(ctx, pod, dir)
 	if err != nil {
 		n.setStatus(context.Background(), pod, func(s *corev1.PodStatus) {
@@ -319,10 +350,10 @@ func (n *Node) RunOnce(ctx context.Context, pod *corev1.Pod) corev1.PodPhase {
 
 // runContainer runs one container to its end through the mount helper, its output to a log file.
 func (n *Node) runContainer(ctx context.Context, r *podRun, pod *corev1.Pod, c corev1.Container, volumes map[string]string, dir string) corev1.ContainerStatus {
-	started := metav1.Now()
+	started := n.now()
 	status := func(code int32, reason, message string) corev1.ContainerStatus {
 		return corev1.ContainerStatus{Name: c.Name, Image: c.Image, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
-			ExitCode: code, Reason: reason, Message: message, StartedAt: started, FinishedAt: metav1.Now()}}}
+			ExitCode: code, Reason: reason, Message: message, StartedAt: started, FinishedAt: n.now()}}}
 	}
 	argv := append(append([]string{}, c.Command...), c.Args...)
 	if len(argv) == 0 {
@@ -375,7 +406,7 @@ func (n *Node) runContainer(ctx context.Context, r *podRun, pod *corev1.Pod, c c
 	if t, ok := n.bound.Load(pod.UID); ok && c.Name == "test" {
 		// What the node adds before a job's own command runs: binding to start, volumes, the init
 		// containers (initupload, place-entrypoint, clonerefs) and the mount helper.
-		logr.FromContextOrDiscard(ctx).Info("test container started", "pod", pod.Name, "sinceBoundMicros", time.Since(t.(time.Time)).Microseconds())
+		logr.FromContextOrDiscard(ctx).Info("test container started", "pod", pod.Name, "sinceBoundMicros", n.clk().Since(t.(time.Time)).Microseconds())
 	}
 	waited := make(chan error, 1)
 	go func() {

@@ -363,6 +363,18 @@ func TestRequeueAtDeadline(t *testing.T) {
 	if res.RequeueAfter != 3*time.Minute {
 		t.Errorf("RequeueAfter %v, want 3m (the unscheduled deadline)", res.RequeueAfter)
 	}
+	// The reconcile's duration is measured on the clock that moved, so it is never negative.
+	families, err := ctrlmetrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == "prowl_plank_reconcile_seconds" {
+			if sum := f.GetMetric()[0].GetHistogram().GetSampleSum(); sum < 0 {
+				t.Errorf("prowl_plank_reconcile_seconds sums to %v: a duration was measured across two clocks", sum)
+			}
+		}
+	}
 }
 
 func TestRevivals(t *testing.T) {

@@ -42,7 +42,7 @@ type Reconciler struct {
 // Reconcile drives one ProwJob one step.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
 	start := r.Clock.Now()
-	defer func() { reconcileSeconds.Observe(time.Since(start).Seconds()) }()
+	defer func() { reconcileSeconds.Observe(r.Clock.Since(start).Seconds()) }()
 	pj := &prowv1.ProwJob{}
 	if err := r.Client.Get(ctx, req.NamespacedName, pj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -171,7 +171,7 @@ func (r *Reconciler) syncTriggered(ctx context.Context, pj *prowv1.ProwJob) (ctr
 		}
 	}
 	if created {
-		podCreateSeconds.Observe(r.Clock.Since(pj.CreationTimestamp.Time).Seconds())
+		podCreateSeconds.Observe(max(r.Clock.Since(pj.CreationTimestamp.Time), 0).Seconds())
 	}
 	now := metav1.NewTime(r.Clock.Now())
 	pj.Status.State, pj.Status.PendingTime = prowv1.PendingState, &now

@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
+	"github.com/prowl-ci/prowl/internal/backoff"
 	"github.com/prowl-ci/prowl/internal/config"
 	"github.com/prowl-ci/prowl/internal/jobs"
 	"github.com/prowl-ci/prowl/internal/plugins"
@@ -51,8 +52,9 @@ type Trigger struct {
 	Client  client.Client // creates and aborts ProwJobs
 	Config  func() *config.Config
 	Plugins func() *plugins.Config
-	Clock   clock.PassiveClock
-	Log     logr.Logger
+	// Clock stamps new ProwJobs and times the create retries; the real clock when nil.
+	Clock clock.Clock
+	Log   logr.Logger
 	// Backoff retries ProwJob creation; DefaultBackoff when zero.
 	Backoff wait.Backoff
 }
@@ -306,11 +308,16 @@ func (t *Trigger) start(ctx context.Context, delivery string, p pull, run []*con
 	return errors.Join(errs...)
 }
 
+func (t *Trigger) clock() clock.Clock {
+	if t.Clock == nil {
+		return clock.RealClock{}
+	}
+	return t.Clock
+}
+
 func (t *Trigger) builder(c *config.Config, delivery, job string) jobs.Builder {
 	b := jobs.NewBuilder(c)
-	if t.Clock != nil {
-		b.Clock = t.Clock
-	}
+	b.Clock = t.clock()
 	name := uuid.NewSHA1(uuid.NameSpaceURL, []byte("prowl-delivery:"+delivery+"/"+job)).String()
 	b.NewName = func() string { return name }
 	return b
@@ -319,12 +326,12 @@ func (t *Trigger) builder(c *config.Config, delivery, job string) jobs.Builder {
 // create makes a ProwJob, retrying with backoff; one that exists already (the same delivery
 // handled again) is done.
 func (t *Trigger) create(ctx context.Context, pj *prowv1.ProwJob) error {
-	backoff := t.Backoff
-	if backoff.Steps == 0 {
-		backoff = DefaultBackoff
+	b := t.Backoff
+	if b.Steps == 0 {
+		b = DefaultBackoff
 	}
 	var last error
-	err := wait.ExponentialBackoffWithContext(ctx, backoff, func(ctx context.Context) (bool, error) {
+	err := backoff.Retry(ctx, t.clock(), b, func(ctx context.Context) (bool, error) {
 		err := jobs.Create(ctx, t.Client, pj.DeepCopy())
 		switch {
 		case err == nil:
