@@ -5,10 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
@@ -57,15 +59,50 @@ postsubmits:
 `
 
 type harness struct {
-	t   *testing.T
-	cfg *config.Config
-	gh  *githubtest.Server
+	t    *testing.T
+	cfg  *config.Config
+	gh   *githubtest.Server
+	logs *logLines
+}
+
+// logLines records what Crier logs, to wait on what it did.
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logLines) add(_, args string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, args)
+}
+
+// waitFor waits until a line holds every one of parts.
+func (l *logLines) waitFor(t *testing.T, parts ...string) {
+	t.Helper()
+	found := func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		for _, line := range l.lines {
+			all := true
+			for _, p := range parts {
+				all = all && strings.Contains(line, p)
+			}
+			if all {
+				return true
+			}
+		}
+		return false
+	}
+	if err := wait.PollUntilContextTimeout(context.Background(), 5*time.Millisecond, 15*time.Second, true, func(context.Context) (bool, error) { return found(), nil }); err != nil {
+		t.Fatalf("Crier never logged a line with %q", parts)
+	}
 }
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	ns := env.Namespace(t, "crier")
-	h := &harness{t: t, cfg: seedconfig.Load(t, ns, "", testJobs), gh: githubtest.New(t)}
+	h := &harness{t: t, cfg: seedconfig.Load(t, ns, "", testJobs), gh: githubtest.New(t), logs: &logLines{}}
 	h.gh.AddToken("tok")
 	tokenPath := filepath.Join(t.TempDir(), "token")
 	if err := os.WriteFile(tokenPath, []byte("tok"), 0o600); err != nil {
@@ -76,12 +113,13 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"},
+		Logger:     funcr.New(h.logs.add, funcr.Options{Verbosity: 1}),
 		Cache:      cache.Options{DefaultNamespaces: map[string]cache.Config{ns: {}}},
 		Controller: ctrlconfig.Controller{SkipNameValidation: ptr.To(true)}}) // a manager per test
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &Reporter{GitHub: ghc, Client: mgr.GetClient(), Config: func() *config.Config { return h.cfg }, Log: logr.Discard()}
+	r := &Reporter{GitHub: ghc, Client: mgr.GetClient(), Config: func() *config.Config { return h.cfg }}
 	if err := r.Setup(mgr, 4); err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +193,7 @@ func TestStatusesInOrderOnce(t *testing.T) {
 	h.waitStatuses(2)
 	// An update that leaves the state as it was (here: the URL) reaches Crier but is not reported.
 	h.set(pj, prowv1.PendingState, "https://prow.example.com/view/1?again")
-	time.Sleep(time.Second) // Crier reconciles within milliseconds; a report would be here by now
+	h.logs.waitFor(t, `"state already reported"`, `"prowjob"="`+pj.Name+`"`, `"resourceVersion"="`+pj.ResourceVersion+`"`)
 	if got := h.gh.Statuses("org/repo"); len(got) != 2 {
 		t.Fatalf("a status update without a state change was reported: %+v", got)
 	}

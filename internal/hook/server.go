@@ -16,10 +16,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
 )
 
 // eventName is what GitHub's event names look like (pull_request, issue_comment, ...).
@@ -31,19 +31,23 @@ const MaxBody = 25 << 20
 // Handler acts on one event.
 type Handler func(ctx context.Context, eventType, delivery string, payload []byte) error
 
-// Server is Hook's HTTP side.
+// Server is Hook's HTTP side. It logs through the logger of Run's context, and hands each
+// handler a context derived from Run's: the same logger, with the event and delivery as values.
 type Server struct {
 	Secrets *Secrets
 	Handle  Handler
-	Log     logr.Logger
 	// Workers bound the events handled at once (default 20); Queue is how many accepted events may
 	// wait (default 10000): when it is full Hook answers 503 and GitHub's delivery shows the
 	// failure, so nothing accepted is dropped.
 	Workers, Queue int
 	// Registry receives the metrics (default: a registry of its own, served at /metrics).
 	Registry *prometheus.Registry
-	// Clock times each event's handling; the real clock when nil.
-	Clock clock.PassiveClock
+	// DrainTimeout is how long the events accepted before a stop may still run once Run's
+	// context ends (default 25 s, inside Kubernetes' default 30 s grace period); then their
+	// contexts are cancelled.
+	DrainTimeout time.Duration
+	// Clock times each event's handling and the drain; the real clock when nil.
+	Clock clock.Clock
 
 	once     sync.Once
 	queue    chan event
@@ -78,6 +82,9 @@ func (s *Server) init() {
 		if s.Clock == nil {
 			s.Clock = clock.RealClock{}
 		}
+		if s.DrainTimeout <= 0 {
+			s.DrainTimeout = 25 * time.Second
+		}
 		s.queue = make(chan event, s.Queue)
 		s.seen = newSeenSet(100000)
 		s.webhooks = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "prowl_hook_webhooks_total",
@@ -90,9 +97,13 @@ func (s *Server) init() {
 	})
 }
 
-// Run handles accepted events until ctx ends, then finishes those already accepted.
+// Run handles accepted events until ctx ends, then finishes those already accepted, cancelling
+// their contexts once DrainTimeout has passed.
 func (s *Server) Run(ctx context.Context) error {
 	s.init()
+	// Handlers keep ctx's values but not its end: what was accepted is finished after a stop.
+	handlers, stopHandlers := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopHandlers()
 	var wg sync.WaitGroup
 	for range s.Workers {
 		wg.Add(1)
@@ -103,12 +114,22 @@ func (s *Server) Run(ctx context.Context) error {
 				case <-ctx.Done():
 					return
 				case ev := <-s.queue:
-					s.handle(ev)
+					s.handle(handlers, ev)
 				}
 			}
 		}()
 	}
 	<-ctx.Done()
+	drain := s.Clock.NewTimer(s.DrainTimeout)
+	defer drain.Stop()
+	go func() {
+		select {
+		case <-drain.C():
+			ctrl.LoggerFrom(ctx).Info("drain timeout passed; cancelling the events still being handled", "drainTimeout", s.DrainTimeout)
+			stopHandlers()
+		case <-handlers.Done():
+		}
+	}()
 	wg.Wait()
 	// Drain what was accepted before the stop: nothing accepted is lost. New events are refused
 	// from here on (503), and the drain ends once every accepted one is handled.
@@ -118,21 +139,24 @@ func (s *Server) Run(ctx context.Context) error {
 	for {
 		select {
 		case ev := <-s.queue:
-			s.handle(ev)
+			s.handle(handlers, ev)
 		default:
 			return nil
 		}
 	}
 }
 
-func (s *Server) handle(ev event) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+// handle runs the handler on one event, with a context derived from ctx that carries the
+// event's logger and ends after five minutes at most.
+func (s *Server) handle(ctx context.Context, ev event) {
+	log := ctrl.LoggerFrom(ctx).WithValues("event", ev.eventType, "delivery", ev.delivery)
+	ctx, cancel := context.WithTimeout(ctrl.LoggerInto(ctx, log), 5*time.Minute)
 	defer cancel()
 	err := s.Handle(ctx, ev.eventType, ev.delivery, ev.payload)
 	outcome := "ok"
 	if err != nil {
 		outcome = "error"
-		s.Log.Error(err, "handling event", "event", ev.eventType, "delivery", ev.delivery)
+		log.Error(err, "handling event failed")
 	}
 	s.handled.WithLabelValues(ev.eventType, outcome).Inc()
 	s.duration.WithLabelValues(ev.eventType).Observe(s.Clock.Since(ev.accepted).Seconds())

@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
+	"k8s.io/apimachinery/pkg/util/wait"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/prowl-ci/prowl/internal/testutil"
 )
@@ -49,7 +52,7 @@ func start(t *testing.T, secrets string) (*httptest.Server, *recorded, *Server) 
 		t.Fatal(err)
 	}
 	rec := &recorded{}
-	srv := &Server{Secrets: s, Handle: rec.handle, Log: logr.Discard(), Workers: 4}
+	srv := &Server{Secrets: s, Handle: rec.handle, Workers: 4}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = srv.Run(ctx); close(done) }()
@@ -272,7 +275,7 @@ func TestShutdownDrains(t *testing.T) {
 	}
 	rec := &recorded{}
 	release := make(chan struct{})
-	srv := &Server{Secrets: secrets, Log: logr.Discard(), Workers: 1, Handle: func(ctx context.Context, e, d string, p []byte) error {
+	srv := &Server{Secrets: secrets, Workers: 1, Handle: func(ctx context.Context, e, d string, p []byte) error {
 		<-release // held until the stop: the others queue behind it
 		return rec.handle(ctx, e, d, p)
 	}}
@@ -300,4 +303,62 @@ func TestShutdownDrains(t *testing.T) {
 	if code, _ := post(t, hs.URL, "push", "late", "application/json", Signature([]byte("s"), body), body); code != http.StatusServiceUnavailable {
 		t.Errorf("an event after the stop: %d, want 503", code)
 	}
+}
+
+// TestHandlerContext: a handler logs through the logger of Run's context, with the event and
+// delivery, and its context ends once the drain timeout passes after a stop.
+func TestHandlerContext(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "hmac")
+	if err := os.WriteFile(path, []byte("s"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	secrets, err := LoadSecrets(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var lines []string
+	log := funcr.New(func(prefix, args string) { mu.Lock(); defer mu.Unlock(); lines = append(lines, args) }, funcr.Options{})
+	clk := clocktesting.NewFakeClock(time.Unix(0, 0))
+	started, ended := make(chan struct{}), make(chan error, 1)
+	srv := &Server{Secrets: secrets, Workers: 1, Clock: clk, DrainTimeout: time.Minute, Handle: func(ctx context.Context, _, _ string, _ []byte) error {
+		logr.FromContextOrDiscard(ctx).Info("handling")
+		close(started)
+		<-ctx.Done()
+		ended <- ctx.Err()
+		return nil
+	}}
+	ctx, cancel := context.WithCancel(logr.NewContext(context.Background(), log))
+	stopped := make(chan struct{})
+	go func() { _ = srv.Run(ctx); close(stopped) }()
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	body := []byte(`{"repository":{"full_name":"o/r"}}`)
+	if code, msg := post(t, hs.URL, "push", "d1", "application/json", Signature([]byte("s"), body), body); code != 200 {
+		t.Fatalf("%d %s", code, msg)
+	}
+	<-started
+	mu.Lock()
+	got := strings.Join(lines, "\n")
+	mu.Unlock()
+	if !strings.Contains(got, `"event"="push"`) || !strings.Contains(got, `"delivery"="d1"`) || !strings.Contains(got, `"msg"="handling"`) {
+		t.Errorf("the handler's log lines %q lack Run's logger or the event's values", got)
+	}
+	cancel()
+	if err := wait.PollUntilContextTimeout(context.Background(), time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		return clk.HasWaiters(), nil
+	}); err != nil {
+		t.Fatal("the drain never started its timeout")
+	}
+	select {
+	case err := <-ended:
+		t.Fatalf("the handler's context ended (%v) at the stop, before the drain timeout", err)
+	default:
+	}
+	clk.Step(time.Minute)
+	if err := <-ended; err == nil {
+		t.Error("the handler's context did not end at the drain timeout")
+	}
+	<-stopped
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/go-logr/logr"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -74,8 +73,8 @@ func (r *runner) NeedLeaderElection() bool { return true }
 
 // Start runs until ctx ends.
 func (r *runner) Start(ctx context.Context) error {
-	log := ctrl.Log.WithName("horologium")
-	ctx = logr.NewContext(ctx, log)
+	log := ctrl.LoggerFrom(ctx).WithName("horologium")
+	ctx = ctrl.LoggerInto(ctx, log)
 	pass := func(why string) {
 		start := r.clock.Now()
 		n, err := r.h.Pass(ctx)

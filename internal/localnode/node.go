@@ -19,7 +19,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -31,7 +30,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 )
 
-// Node runs the Pods of one namespace on this machine.
+// Node runs the Pods of one namespace on this machine. It logs through the logger of the
+// context it is given (the manager's, or RunOnce's).
 type Node struct {
 	Name      string
 	Namespace string
@@ -43,8 +43,6 @@ type Node struct {
 	Utilities string
 	// Self is the prowl binary, re-run as `prowl localnode-exec` to set up a container's mounts.
 	Self string
-	// Log receives what the node does; discarded when unset.
-	Log logr.Logger
 	// Stream, when set, also receives the test container's output.
 	Stream io.Writer
 	// Clock times status timestamps, grace periods and active deadlines; the real clock when nil.
@@ -53,7 +51,6 @@ type Node struct {
 	mu       sync.Mutex
 	running  map[types.UID]*podRun
 	warned   sync.Once
-	log      logr.Logger
 	stopping atomic.Bool
 	// terminating holds the UIDs of deleted Pods being stopped.
 	terminating sync.Map
@@ -70,10 +67,6 @@ type podRun struct {
 // Setup registers the node's reconciler over the namespace's Pods.
 func (n *Node) Setup(mgr ctrl.Manager) error {
 	n.running = map[types.UID]*podRun{}
-	n.log = n.Log
-	if n.log.GetSink() == nil {
-		n.log = logr.Discard()
-	}
 	if err := mgr.Add(n); err != nil {
 		return err
 	}
@@ -183,11 +176,12 @@ func (n *Node) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, er
 		}
 		// Stopping takes up to the grace period: it must not hold up the Pods behind it.
 		if _, already := n.terminating.LoadOrStore(pod.UID, true); !already {
+			ctx := context.WithoutCancel(ctx) // outlives this reconcile
 			go func() {
 				defer n.terminating.Delete(pod.UID)
 				n.stop(pod)
-				if err := n.remove(context.Background(), pod); err != nil {
-					n.log.Error(err, "remove deleted pod", "pod", pod.Name)
+				if err := n.remove(ctx, pod); err != nil {
+					ctrl.LoggerFrom(ctx).Error(err, "remove deleted pod", "pod", pod.Name)
 				}
 			}()
 		}
@@ -201,9 +195,9 @@ func (n *Node) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, er
 		return ctrl.Result{}, nil
 	case pod.Spec.NodeName == n.Name && (pod.Status.Phase == "" || pod.Status.Phase == corev1.PodPending) && !n.isRunning(pod.UID):
 		n.warned.Do(func() {
-			logr.FromContextOrDiscard(ctx).Info("the local node does not pull images: containers run on this machine's filesystem")
+			ctrl.LoggerFrom(ctx).Info("the local node does not pull images: containers run on this machine's filesystem")
 		})
-		n.start(pod.DeepCopy())
+		n.start(ctx, pod.DeepCopy())
 	}
 	return ctrl.Result{}, nil
 }
@@ -214,8 +208,10 @@ func (n *Node) remove(ctx context.Context, pod *corev1.Pod) error {
 	return client.IgnoreNotFound(n.Client.Delete(ctx, pod, &client.DeleteOptions{GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &pod.UID}}))
 }
 
-func (n *Node) start(pod *corev1.Pod) {
-	ctx, cancel := context.WithCancel(context.Background())
+// start runs pod in the background, with ctx's logger but not its end: the run outlives the
+// reconcile that started it and ends with the node or the Pod.
+func (n *Node) start(ctx context.Context, pod *corev1.Pod) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	r := &podRun{cancel: cancel, done: make(chan struct{}), procs: map[string]*os.Process{}}
 	n.mu.Lock()
 	n.running[pod.UID] = r
@@ -223,7 +219,7 @@ func (n *Node) start(pod *corev1.Pod) {
 	go func() {
 		defer close(r.done)
 		defer n.bound.Delete(pod.UID)
-		n.run(logr.NewContext(ctx, n.log), r, pod)
+		n.run(ctx, r, pod)
 	}()
 }
 
@@ -275,10 +271,10 @@ func (n *Node) run(ctx context.Context, r *podRun, pod *corev1.Pod) corev1.PodPh
 	deadlineExceeded := func() bool { return errors.Is(context.Cause(ctx), errActiveDeadline) }
 	volumes, err := n.volumes(ctx, pod, dir)
 	if err != nil {
-		n.setStatus(context.Background(), pod, func(s *corev1.PodStatus) {
+		n.setStatus(context.WithoutCancel(ctx), pod, func(s *corev1.PodStatus) {
 			s.Phase, s.Reason, s.Message, s.StartTime = corev1.PodFailed, "VolumeError", err.Error(), &started
 		})
-		n.log.Error(err, "cannot make the Pod's volumes", "pod", pod.Name)
+		ctrl.LoggerFrom(ctx).Error(err, "cannot make the Pod's volumes", "pod", pod.Name)
 		return corev1.PodFailed
 	}
 	n.setStatus(ctx, pod, func(s *corev1.PodStatus) {
@@ -290,7 +286,7 @@ func (n *Node) run(ctx context.Context, r *podRun, pod *corev1.Pod) corev1.PodPh
 		st := n.runContainer(ctx, r, pod, c, volumes, dir)
 		initStatuses = append(initStatuses, st)
 		if st.State.Terminated.ExitCode != 0 {
-			n.setStatus(context.Background(), pod, func(s *corev1.PodStatus) {
+			n.setStatus(context.WithoutCancel(ctx), pod, func(s *corev1.PodStatus) {
 				s.Phase, s.InitContainerStatuses = corev1.PodFailed, initStatuses
 				if deadlineExceeded() {
 					s.Reason, s.Message = "DeadlineExceeded", "Pod was active on the node longer than the specified deadline"
@@ -320,7 +316,7 @@ func (n *Node) run(ctx context.Context, r *podRun, pod *corev1.Pod) corev1.PodPh
 	if deadlineExceeded() {
 		phase = corev1.PodFailed
 	}
-	n.setStatus(context.Background(), pod, func(s *corev1.PodStatus) {
+	n.setStatus(context.WithoutCancel(ctx), pod, func(s *corev1.PodStatus) {
 		s.Phase, s.ContainerStatuses = phase, statuses
 		if deadlineExceeded() {
 			s.Reason, s.Message = "DeadlineExceeded", "Pod was active on the node longer than the specified deadline"
@@ -335,12 +331,6 @@ func (n *Node) RunOnce(ctx context.Context, pod *corev1.Pod) corev1.PodPhase {
 	n.running = map[types.UID]*podRun{}
 	if pod.UID == "" {
 		pod.UID = types.UID(pod.Name) // no API server gave it one; its files go under this name
-	}
-	if n.log.GetSink() == nil {
-		n.log = n.Log
-		if n.log.GetSink() == nil {
-			n.log = logr.Discard()
-		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -406,7 +396,7 @@ func (n *Node) runContainer(ctx context.Context, r *podRun, pod *corev1.Pod, c c
 	if t, ok := n.bound.Load(pod.UID); ok && c.Name == "test" {
 		// What the node adds before a job's own command runs: binding to start, volumes, the init
 		// containers (initupload, place-entrypoint, clonerefs) and the mount helper.
-		logr.FromContextOrDiscard(ctx).Info("test container started", "pod", pod.Name, "sinceBoundMicros", n.clk().Since(t.(time.Time)).Microseconds())
+		ctrl.LoggerFrom(ctx).Info("test container started", "pod", pod.Name, "sinceBoundMicros", n.clk().Since(t.(time.Time)).Microseconds())
 	}
 	waited := make(chan error, 1)
 	go func() {
@@ -454,14 +444,28 @@ func (n *Node) setStatus(ctx context.Context, pod *corev1.Pod, mutate func(*core
 	if n.Client == nil || n.stopping.Load() {
 		return // prowl run has no API server; a stopping node leaves its Pods for the next start
 	}
+	log := ctrl.LoggerFrom(ctx).WithValues("pod", pod.Name)
 	for range 5 {
 		current := &corev1.Pod{}
 		if err := n.Client.Get(ctx, client.ObjectKeyFromObject(pod), current); err != nil {
+			if !apierrors.IsNotFound(err) {
+				log.Error(err, "read the Pod to write its status")
+			}
 			return
 		}
+		from := current.Status.Phase
 		mutate(&current.Status)
 		err := n.Client.Status().Update(ctx, current)
-		if err == nil || !apierrors.IsConflict(err) {
+		switch {
+		case err == nil:
+			if to := current.Status.Phase; to != from {
+				log.Info("state changed", "from", from, "to", to, "reason", current.Status.Reason)
+			}
+			return
+		case !apierrors.IsConflict(err) && !apierrors.IsNotFound(err):
+			log.Error(err, "write the Pod's status")
+			return
+		case apierrors.IsNotFound(err):
 			return
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -141,11 +140,12 @@ func (h *harness) waitState(name string, s prowv1.ProwJobState) *prowv1.ProwJob 
 	return h.waitFor(name, string(s), func(pj *prowv1.ProwJob) bool { return pj.Status.State == s })
 }
 
-// poke reconciles a ProwJob now, as a requeue at a deadline would once the fake clock moved.
+// poke reconciles a ProwJob now, as a requeue at a deadline would once the fake clock moved. A
+// reconcile error fails the test: a conflict with the manager's own reconcile is a quiet requeue.
 func (h *harness) poke(name string) {
 	h.t.Helper()
-	if _, err := h.r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKey{Namespace: h.ns, Name: name}}); err != nil && !apierrors.IsConflict(err) {
-		h.t.Logf("reconcile %s: %v", name, err)
+	if _, err := h.r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKey{Namespace: h.ns, Name: name}}); err != nil {
+		h.t.Fatalf("reconcile %s: %v", name, err)
 	}
 }
 

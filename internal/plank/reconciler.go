@@ -56,7 +56,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	after := &afterPatch{}
 	ctx = context.WithValue(ctx, afterPatchKey{}, after)
 	defer func() {
-		if patchErr := r.patchStatus(ctx, base, pj); patchErr != nil {
+		if patchErr := r.patchStatus(ctx, base, pj); apierrors.IsConflict(patchErr) {
+			// Someone wrote the job meanwhile: its update event brings it back, read afresh.
+			log.V(1).Info("status changed meanwhile; reconciling again", "reason", patchErr.Error())
+			result = requeueSoon(result)
+			return
+		} else if patchErr != nil {
 			err = errors.Join(err, patchErr)
 			return
 		}
@@ -77,6 +82,18 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		return r.syncAborted(ctx, pj)
 	}
 	return ctrl.Result{}, nil
+}
+
+// conflictRequeue is when a ProwJob whose write met a newer version comes back at the latest,
+// should its update event be missed.
+const conflictRequeue = time.Second
+
+// requeueSoon is res, due back within conflictRequeue.
+func requeueSoon(res ctrl.Result) ctrl.Result {
+	if res.RequeueAfter == 0 || res.RequeueAfter > conflictRequeue {
+		res.RequeueAfter = conflictRequeue
+	}
+	return res
 }
 
 // patchStatus writes status through the subresource when it changed. The optimistic lock turns a
@@ -120,7 +137,10 @@ func (r *Reconciler) syncTriggered(ctx context.Context, pj *prowv1.ProwJob) (ctr
 		pj.Status.StartTime = pj.CreationTimestamp
 	}
 	if pj.Spec.Type == prowv1.PresubmitJob {
-		if err := r.abortSuperseded(ctx, pj); err != nil {
+		if err := r.abortSuperseded(ctx, pj); apierrors.IsConflict(err) {
+			logr.FromContextOrDiscard(ctx).V(1).Info("a superseded job changed meanwhile; trying again", "reason", err.Error())
+			return requeueSoon(ctrl.Result{}), nil
+		} else if err != nil {
 			return ctrl.Result{}, err
 		}
 	}

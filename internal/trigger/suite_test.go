@@ -149,12 +149,12 @@ func newHarness(t testing.TB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.trig = &Trigger{GitHub: ghc, Client: env.Client, Config: func() *config.Config { return h.cfg }, Plugins: func() *plugins.Config { return pc }, Log: logr.Discard()}
+	h.trig = &Trigger{GitHub: ghc, Client: env.Client, Config: func() *config.Config { return h.cfg }, Plugins: func() *plugins.Config { return pc }}
 	secrets, err := hook.LoadSecrets(secretPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &hook.Server{Secrets: secrets, Log: logr.Discard(), Handle: func(ctx context.Context, eventType, delivery string, payload []byte) error {
+	srv := &hook.Server{Secrets: secrets, Handle: func(ctx context.Context, eventType, delivery string, payload []byte) error {
 		err := h.trig.Handle(ctx, eventType, delivery, payload)
 		h.mu.Lock()
 		h.handled[delivery] = err

@@ -13,13 +13,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-logr/logr"
 	gh "github.com/google/go-github/v82/github"
 	"github.com/google/uuid"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
@@ -46,7 +46,7 @@ type GitHub interface {
 	RemoveLabel(ctx context.Context, org, repo string, number int, label string) error
 }
 
-// Trigger handles GitHub events.
+// Trigger handles GitHub events. It logs through the logger of each event's context.
 type Trigger struct {
 	GitHub  GitHub
 	Client  client.Client // creates and aborts ProwJobs
@@ -54,7 +54,6 @@ type Trigger struct {
 	Plugins func() *plugins.Config
 	// Clock stamps new ProwJobs and times the create retries; the real clock when nil.
 	Clock clock.Clock
-	Log   logr.Logger
 	// Backoff retries ProwJob creation; DefaultBackoff when zero.
 	Backoff wait.Backoff
 }
@@ -335,7 +334,7 @@ func (t *Trigger) create(ctx context.Context, pj *prowv1.ProwJob) error {
 		err := jobs.Create(ctx, t.Client, pj.DeepCopy())
 		switch {
 		case err == nil:
-			t.Log.Info("created ProwJob", "job", pj.Spec.Job, "name", pj.Name, "type", pj.Spec.Type)
+			ctrl.LoggerFrom(ctx).Info("created ProwJob", "job", pj.Spec.Job, "prowjob", pj.Name, "type", pj.Spec.Type)
 			return true, nil
 		case apierrors.IsAlreadyExists(err):
 			return true, nil
@@ -386,11 +385,14 @@ func (t *Trigger) abort(ctx context.Context, p pull, why string, match func(*pro
 			continue
 		}
 		// With an optimistic lock: a job that finished meanwhile keeps its result.
+		var from prowv1.ProwJobState
+		aborted := false
 		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 			if pj.Complete() {
 				return nil
 			}
 			base := pj.DeepCopy()
+			from = pj.Status.State
 			pj.Status.State, pj.Status.Description = prowv1.AbortedState, why
 			err := t.Client.Status().Patch(ctx, pj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
 			if apierrors.IsConflict(err) {
@@ -398,13 +400,16 @@ func (t *Trigger) abort(ctx context.Context, p pull, why string, match func(*pro
 					return gerr
 				}
 			}
+			aborted = err == nil
 			return err
 		})
 		if err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("abort %s: %w", pj.Name, err))
 			continue
 		}
-		t.Log.Info("aborted ProwJob", "job", pj.Spec.Job, "name", pj.Name, "why", why)
+		if aborted {
+			ctrl.LoggerFrom(ctx).Info("state changed", "prowjob", pj.Name, "job", pj.Spec.Job, "from", from, "to", prowv1.AbortedState, "description", why)
+		}
 	}
 	return errors.Join(errs...)
 }
