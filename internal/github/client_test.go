@@ -291,7 +291,9 @@ func TestRetryWaitsOnTheClock(t *testing.T) {
 	}
 	fake.FailNext(502)
 	done := make(chan error, 1)
-	go func() { done <- c.CreateStatus(context.Background(), "o", "r", "abc", Status{State: "pending", Context: "ci"}) }()
+	go func() {
+		done <- c.CreateStatus(context.Background(), "o", "r", "abc", Status{State: "pending", Context: "ci"})
+	}()
 	if err := wait.PollUntilContextTimeout(context.Background(), time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
 		return clk.HasWaiters(), nil
 	}); err != nil {

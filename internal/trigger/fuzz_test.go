@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-
 	"github.com/prowl-ci/prowl/internal/hook"
 )
 
