@@ -11,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/downwardapi"
@@ -49,13 +50,12 @@ const (
 
 // The commands the utility containers run. Prow's images start their utility through the image's
 // entrypoint; Prowl names the binary, so that any image (or the local node's host filesystem) that
-// has it at this path will do.
-var (
-	CloneRefsCommand  = []string{"/clonerefs"}
-	InitUploadCommand = []string{"/initupload"}
-	EntrypointCommand = []string{"/entrypoint"}
-	SidecarCommand    = []string{"/sidecar"}
-)
+// has it at this path will do. Each call returns a fresh slice: a Pod's Command is its own, so
+// that changing one Pod cannot change the next.
+func CloneRefsCommand() []string  { return []string{"/clonerefs"} }
+func InitUploadCommand() []string { return []string{"/initupload"} }
+func EntrypointCommand() []string { return []string{"/entrypoint"} }
+func SidecarCommand() []string    { return []string{"/sidecar"} }
 
 var (
 	logMount   = corev1.VolumeMount{Name: LogMountName, MountPath: LogMountPath}
@@ -304,13 +304,13 @@ func cloneRefs(pj *prowv1.ProwJob) (*corev1.Container, []prowv1.Refs, []corev1.V
 	c := corev1.Container{
 		Name:         CloneRefsName,
 		Image:        dc.UtilityImages.CloneRefs,
-		Command:      CloneRefsCommand,
+		Command:      CloneRefsCommand(),
 		Args:         args,
 		Env:          []corev1.EnvVar{{Name: options.CloneRefsEnv, Value: encoded}},
 		VolumeMounts: append([]corev1.VolumeMount{logMount, codeMount}, mounts...),
 	}
 	if dc.Resources != nil && dc.Resources.CloneRefs != nil {
-		c.Resources = *dc.Resources.CloneRefs
+		c.Resources = *dc.Resources.CloneRefs.DeepCopy()
 	}
 	return &c, refs, volumes, nil
 }
@@ -330,12 +330,12 @@ func initUploadContainer(dc *prowv1.DecorationConfig, upload options.GCSUpload, 
 	c := &corev1.Container{
 		Name:         InitUploadName,
 		Image:        dc.UtilityImages.InitUpload,
-		Command:      InitUploadCommand,
+		Command:      InitUploadCommand(),
 		Env:          kubeEnv(map[string]string{downwardapi.JobSpecEnv: jobSpec, options.InitUploadEnv: encoded}),
 		VolumeMounts: mounts,
 	}
 	if dc.Resources != nil && dc.Resources.InitUpload != nil {
-		c.Resources = *dc.Resources.InitUpload
+		c.Resources = *dc.Resources.InitUpload.DeepCopy()
 	}
 	return c, nil
 }
@@ -345,12 +345,12 @@ func placeEntrypoint(dc *prowv1.DecorationConfig) corev1.Container {
 	c := corev1.Container{
 		Name:         PlaceEntrypointName,
 		Image:        dc.UtilityImages.Entrypoint,
-		Command:      EntrypointCommand,
+		Command:      EntrypointCommand(),
 		Args:         []string{"--copy-mode-only"},
 		VolumeMounts: []corev1.VolumeMount{toolsMount},
 	}
 	if dc.Resources != nil && dc.Resources.PlaceEntrypoint != nil {
-		c.Resources = *dc.Resources.PlaceEntrypoint
+		c.Resources = *dc.Resources.PlaceEntrypoint.DeepCopy()
 	}
 	return c
 }
@@ -416,13 +416,13 @@ func sidecar(dc *prowv1.DecorationConfig, upload options.GCSUpload, storageMount
 	c := &corev1.Container{
 		Name:                     SidecarName,
 		Image:                    dc.UtilityImages.Sidecar,
-		Command:                  SidecarCommand,
+		Command:                  SidecarCommand(),
 		Env:                      kubeEnv(map[string]string{downwardapi.JobSpecEnv: jobSpec, options.SidecarEnv: encoded}),
 		VolumeMounts:             mounts,
 		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 	}
 	if dc.Resources != nil && dc.Resources.Sidecar != nil {
-		c.Resources = *dc.Resources.Sidecar
+		c.Resources = *dc.Resources.Sidecar.DeepCopy()
 	}
 	return c, nil
 }
@@ -472,20 +472,22 @@ func applySecurityAndScheduling(spec *corev1.PodSpec, dc *prowv1.DecorationConfi
 	}
 	sc := spec.SecurityContext
 	if dc.RunAsUser != nil && sc.RunAsUser == nil {
-		sc.RunAsUser = dc.RunAsUser
+		sc.RunAsUser = ptr.To(*dc.RunAsUser)
 	}
 	if dc.RunAsGroup != nil && sc.RunAsGroup == nil {
-		sc.RunAsGroup = dc.RunAsGroup
+		sc.RunAsGroup = ptr.To(*dc.RunAsGroup)
 	}
 	if dc.FsGroup != nil && sc.FSGroup == nil {
-		sc.FSGroup = dc.FsGroup
+		sc.FSGroup = ptr.To(*dc.FsGroup)
 	}
 	if so := dc.SchedulingOptions; so != nil {
 		if so.Affinity != nil && spec.Affinity == nil {
 			spec.Affinity = so.Affinity.DeepCopy()
 		}
 		if so.Tolerations != nil && spec.Tolerations == nil {
-			spec.Tolerations = append([]corev1.Toleration{}, so.Tolerations...)
+			for _, t := range so.Tolerations {
+				spec.Tolerations = append(spec.Tolerations, *t.DeepCopy())
+			}
 		}
 	}
 }

@@ -54,12 +54,15 @@ type Trigger struct {
 	Plugins func() *plugins.Config
 	// Clock stamps new ProwJobs and times the create retries; the real clock when nil.
 	Clock clock.Clock
-	// Backoff retries ProwJob creation; DefaultBackoff when zero.
+	// Backoff retries ProwJob creation; DefaultBackoff() when zero.
 	Backoff wait.Backoff
 }
 
-// DefaultBackoff retries a create for about 6 seconds.
-var DefaultBackoff = wait.Backoff{Duration: 100 * time.Millisecond, Factor: 2, Steps: 6}
+// DefaultBackoff retries a create for about 6 seconds. It is a function, not a shared variable
+// that any caller could change for every Trigger.
+func DefaultBackoff() wait.Backoff {
+	return wait.Backoff{Duration: 100 * time.Millisecond, Factor: 2, Steps: 6}
+}
 
 // Handle acts on one event (its X-GitHub-Event name, delivery ID and JSON payload).
 func (t *Trigger) Handle(ctx context.Context, eventType, delivery string, payload []byte) error {
@@ -327,7 +330,7 @@ func (t *Trigger) builder(c *config.Config, delivery, job string) jobs.Builder {
 func (t *Trigger) create(ctx context.Context, pj *prowv1.ProwJob) error {
 	b := t.Backoff
 	if b.Steps == 0 {
-		b = DefaultBackoff
+		b = DefaultBackoff()
 	}
 	var last error
 	err := backoff.Retry(ctx, t.clock(), b, func(ctx context.Context) (bool, error) {
