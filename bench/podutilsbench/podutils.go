@@ -20,7 +20,7 @@ import (
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/downwardapi"
-	"github.com/prowl-ci/prowl/internal/podutils/entrypoint"
+	"github.com/prowl-ci/prowl/internal/podutils/entrypointoptions"
 	"github.com/prowl-ci/prowl/internal/podutils/gcsupload"
 	"github.com/prowl-ci/prowl/internal/podutils/options"
 	"github.com/prowl-ci/prowl/internal/podutils/sidecar"
@@ -43,14 +43,14 @@ func BuildEntrypoint(repoRoot, dir string) (string, error) {
 // ThroughEntrypoint runs args through the entrypoint binary, as a test container does.
 func ThroughEntrypoint(bin, dir string, args ...string) func() error {
 	return func() error {
-		o := entrypoint.Options{Timeout: time.Hour, GracePeriod: time.Second, ArtifactDir: filepath.Join(dir, "artifacts"),
+		o := entrypointoptions.Options{Timeout: time.Hour, GracePeriod: time.Second, ArtifactDir: filepath.Join(dir, "artifacts"),
 			Options: &wrapper.Options{Args: args, ProcessLog: filepath.Join(dir, "process-log.txt"), MarkerFile: filepath.Join(dir, "marker-file.txt")}}
 		raw, err := json.Marshal(&o)
 		if err != nil {
 			return err
 		}
 		cmd := exec.Command(bin)
-		cmd.Env = append(os.Environ(), entrypoint.OptionsEnv+"="+string(raw))
+		cmd.Env = append(os.Environ(), entrypointoptions.OptionsEnv+"="+string(raw))
 		cmd.Stdout = io.Discard
 		return cmd.Run()
 	}

@@ -15,7 +15,7 @@ import (
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/downwardapi"
-	"github.com/prowl-ci/prowl/internal/podutils/entrypoint"
+	"github.com/prowl-ci/prowl/internal/podutils/entrypointoptions"
 	"github.com/prowl-ci/prowl/internal/podutils/options"
 	"github.com/prowl-ci/prowl/internal/podutils/wrapper"
 )
@@ -371,7 +371,7 @@ func injectEntrypoint(c *corev1.Container, dc *prowv1.DecorationConfig, prefix s
 		w.MarkerFile = path.Join(LogMountPath, prefix+"-marker.txt")
 		w.MetadataFile = path.Join(ArtifactsPath, prefix+"-metadata.json")
 	}
-	opts := entrypoint.Options{ArtifactDir: ArtifactsPath, Options: w}
+	opts := entrypointoptions.Options{ArtifactDir: ArtifactsPath, Options: w}
 	if dc.Timeout != nil {
 		opts.Timeout = dc.Timeout.Duration
 	}
@@ -384,7 +384,7 @@ func injectEntrypoint(c *corev1.Container, dc *prowv1.DecorationConfig, prefix s
 	}
 	c.Command = []string{path.Join(ToolsMountPath, "entrypoint")}
 	c.Args = nil
-	c.Env = append(c.Env, corev1.EnvVar{Name: entrypoint.OptionsEnv, Value: encoded})
+	c.Env = append(c.Env, corev1.EnvVar{Name: entrypointoptions.OptionsEnv, Value: encoded})
 	c.VolumeMounts = append(c.VolumeMounts, logMount, toolsMount)
 	return w, nil
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/fsnotify/fsnotify"
 	"k8s.io/utils/clock"
 
-	"github.com/prowl-ci/prowl/internal/podutils/entrypoint"
 	"github.com/prowl-ci/prowl/internal/podutils/gcsupload"
 	"github.com/prowl-ci/prowl/internal/podutils/metadata"
 	"github.com/prowl-ci/prowl/internal/podutils/options"
@@ -39,12 +38,12 @@ func Run(ctx context.Context, o *options.Sidecar, t *gcsupload.Target, clk clock
 
 	passed, result := true, metadata.ResultSuccess
 	for _, e := range o.Entries {
-		code, err := entrypoint.ReadMarker(e.MarkerFile)
+		code, err := wrapper.ReadMarker(e.MarkerFile)
 		switch {
 		case err != nil:
 			fmt.Fprintf(log, "sidecar: no exit code for %s: %v\n", name(e), err)
 			passed = false
-		case code == entrypoint.AbortedErrorCode:
+		case code == wrapper.AbortedErrorCode:
 			aborted, passed = true, false
 		case code != 0:
 			passed = false
