@@ -64,7 +64,7 @@ func (c APICreator) LatestLive(ctx context.Context, namespace, job string) (*pro
 // leads.
 type runner struct {
 	h       *Horologium
-	changes <-chan config.Delta
+	configDeltas <-chan config.Delta
 	clock   clock.WithTicker
 }
 
@@ -93,7 +93,7 @@ func (r *runner) Start(ctx context.Context) error {
 			return nil
 		case <-ticker.C():
 			pass("tick")
-		case d := <-r.changes:
+		case d := <-r.configDeltas:
 			log.Info("config changed", "added", len(d.Added), "removed", len(d.Removed), "changed", len(d.Changed))
 			pass("config change")
 		}
@@ -112,9 +112,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, agent *config.Agent, clk clock
 		Creator: APICreator{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()},
 		Clock:   clk,
 	}
-	changes := make(chan config.Delta, 16)
-	agent.Subscribe(changes)
-	if err := mgr.Add(&runner{h: h, changes: changes, clock: clk}); err != nil {
+	deltas := make(chan config.Delta, 16)
+	agent.Subscribe(deltas)
+	if err := mgr.Add(&runner{h: h, configDeltas: deltas, clock: clk}); err != nil {
 		return nil, err
 	}
 	return h, nil
