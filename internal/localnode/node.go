@@ -20,7 +20,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
@@ -78,56 +77,6 @@ func (n *Node) Setup(mgr ctrl.Manager) error {
 // NeedLeaderElection is false: a node runs whether or not its process leads.
 func (n *Node) NeedLeaderElection() bool { return false }
 
-// Start registers the Node and ends the Pods a previous run of this node left running: their
-// processes died with it, so none may stay Running forever. They fail with the DisruptionTarget
-// condition, as Pods of a lost node do, so Plank revives their jobs.
-func (n *Node) Start(ctx context.Context) error {
-	port, err := n.serveLogs(ctx)
-	if err != nil {
-		return err
-	}
-	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n.Name, Labels: map[string]string{"kubernetes.io/hostname": n.Name}}}
-	if err := n.Client.Create(ctx, node); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("register node %s: %w", n.Name, err)
-	}
-	if err := n.Client.Get(ctx, client.ObjectKeyFromObject(node), node); err == nil {
-		node.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "ProwlLocalNode", LastHeartbeatTime: n.now(), LastTransitionTime: n.now()}}
-		// Where the API server finds this node's log endpoint, for `kubectl logs`.
-		node.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}, {Type: corev1.NodeHostName, Address: "127.0.0.1"}}
-		node.Status.DaemonEndpoints.KubeletEndpoint.Port = int32(port)
-		_ = n.Client.Status().Update(ctx, node)
-	}
-	var pods corev1.PodList
-	if err := n.Client.List(ctx, &pods, client.InNamespace(n.Namespace)); err == nil {
-		for i := range pods.Items {
-			p := &pods.Items[i]
-			if p.Spec.NodeName == n.Name && (p.Status.Phase == corev1.PodRunning || p.Status.Phase == corev1.PodPending) && !n.isRunning(p.UID) {
-				// As for a lost node: the disruption condition tells Plank to revive the job.
-				n.setStatus(ctx, p, func(s *corev1.PodStatus) {
-					s.Phase, s.Reason, s.Message = corev1.PodFailed, "NodeRestarted", "The local node restarted while the Pod ran."
-					s.Conditions = append(s.Conditions, corev1.PodCondition{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue,
-						Reason: "NodeRestarted", Message: "The local node restarted while the Pod ran.", LastTransitionTime: n.now()})
-				})
-			}
-		}
-	}
-	<-ctx.Done()
-	// Pods stopped by this node's own shutdown keep their status: on the next start they are
-	// failed as disrupted, and their jobs revived, rather than failed for the kill.
-	n.stopping.Store(true)
-	n.mu.Lock()
-	runs := make([]*podRun, 0, len(n.running))
-	for _, r := range n.running {
-		runs = append(runs, r)
-	}
-	n.mu.Unlock()
-	for _, r := range runs {
-		r.cancel()
-		<-r.done
-	}
-	return nil
-}
-
 func (n *Node) clk() clock.WithTicker {
 	if n.Clock == nil {
 		return clock.RealClock{}
@@ -161,51 +110,6 @@ func (n *Node) isRunning(uid types.UID) bool {
 	defer n.mu.Unlock()
 	_, ok := n.running[uid]
 	return ok
-}
-
-// Reconcile binds an unscheduled Pod, starts a bound one, and stops and removes a deleted one.
-func (n *Node) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	pod := &corev1.Pod{}
-	if err := n.Client.Get(ctx, req.NamespacedName, pod); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	switch {
-	case pod.DeletionTimestamp != nil:
-		if !n.isRunning(pod.UID) {
-			return ctrl.Result{}, n.remove(ctx, pod)
-		}
-		// Stopping takes up to the grace period: it must not hold up the Pods behind it.
-		if _, already := n.terminating.LoadOrStore(pod.UID, true); !already {
-			ctx := context.WithoutCancel(ctx) // outlives this reconcile
-			go func() {
-				defer n.terminating.Delete(pod.UID)
-				n.stop(pod)
-				if err := n.remove(ctx, pod); err != nil {
-					ctrl.LoggerFrom(ctx).Error(err, "remove deleted pod", "pod", pod.Name)
-				}
-			}()
-		}
-		return ctrl.Result{}, nil
-	case pod.Spec.NodeName == "":
-		binding := &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID}, Target: corev1.ObjectReference{Kind: "Node", Name: n.Name}}
-		if err := n.Client.SubResource("binding").Create(ctx, pod, binding); err != nil && !apierrors.IsConflict(err) {
-			return ctrl.Result{}, fmt.Errorf("bind pod %s: %w", pod.Name, err)
-		}
-		n.bound.Store(pod.UID, n.clk().Now())
-		return ctrl.Result{}, nil
-	case pod.Spec.NodeName == n.Name && (pod.Status.Phase == "" || pod.Status.Phase == corev1.PodPending) && !n.isRunning(pod.UID):
-		n.warned.Do(func() {
-			ctrl.LoggerFrom(ctx).Info("the local node does not pull images: containers run on this machine's filesystem")
-		})
-		n.start(ctx, pod.DeepCopy())
-	}
-	return ctrl.Result{}, nil
-}
-
-// remove confirms a deleted Pod's deletion, as the kubelet does once its containers are gone.
-func (n *Node) remove(ctx context.Context, pod *corev1.Pod) error {
-	zero := int64(0)
-	return client.IgnoreNotFound(n.Client.Delete(ctx, pod, &client.DeleteOptions{GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &pod.UID}}))
 }
 
 // start runs pod in the background, with ctx's logger but not its end: the run outlives the
@@ -398,11 +302,22 @@ func (n *Node) runContainer(ctx context.Context, r *podRun, pod *corev1.Pod, c c
 		// containers (initupload, place-entrypoint, clonerefs) and the mount helper.
 		ctrl.LoggerFrom(ctx).Info("test container started", "pod", pod.Name, "sinceBoundMicros", n.clk().Since(t.(time.Time)).Microseconds())
 	}
+	code := waitProcess(ctx, r, c.Name, cmd)
+	reason := "Completed"
+	if code != 0 {
+		reason = "Error"
+	}
+	return status(code, reason, "")
+}
+
+// waitProcess waits for a started container's process to end, killing its process group when ctx ends
+// first, and returns its exit code (128 + the signal when a signal ended it).
+func waitProcess(ctx context.Context, r *podRun, name string, cmd *exec.Cmd) int32 {
 	waited := make(chan error, 1)
 	go func() {
 		err := cmd.Wait()
 		r.mu.Lock()
-		delete(r.procs, c.Name)
+		delete(r.procs, name)
 		r.mu.Unlock()
 		waited <- err
 	}()
@@ -414,7 +329,7 @@ func (n *Node) runContainer(ctx context.Context, r *podRun, pod *corev1.Pod, c c
 		werr = <-waited
 	}
 	r.mu.Lock()
-	delete(r.procs, c.Name)
+	delete(r.procs, name)
 	r.mu.Unlock()
 	code := int32(0)
 	if werr != nil {
@@ -427,46 +342,10 @@ func (n *Node) runContainer(ctx context.Context, r *podRun, pod *corev1.Pod, c c
 			}
 		}
 	}
-	reason := "Completed"
-	if code != 0 {
-		reason = "Error"
-	}
-	return status(code, reason, "")
+	return code
 }
 
 func fileExists(p string) bool {
 	info, err := os.Stat(p)
 	return err == nil && !info.IsDir()
-}
-
-// setStatus writes the Pod's status as the kubelet does, retrying conflicts with a fresh read.
-func (n *Node) setStatus(ctx context.Context, pod *corev1.Pod, mutate func(*corev1.PodStatus)) {
-	if n.Client == nil || n.stopping.Load() {
-		return // prowl run has no API server; a stopping node leaves its Pods for the next start
-	}
-	log := ctrl.LoggerFrom(ctx).WithValues("pod", pod.Name)
-	for range 5 {
-		current := &corev1.Pod{}
-		if err := n.Client.Get(ctx, client.ObjectKeyFromObject(pod), current); err != nil {
-			if !apierrors.IsNotFound(err) {
-				log.Error(err, "read the Pod to write its status")
-			}
-			return
-		}
-		from := current.Status.Phase
-		mutate(&current.Status)
-		err := n.Client.Status().Update(ctx, current)
-		switch {
-		case err == nil:
-			if to := current.Status.Phase; to != from {
-				log.Info("state changed", "from", from, "to", to, "reason", current.Status.Reason)
-			}
-			return
-		case !apierrors.IsConflict(err) && !apierrors.IsNotFound(err):
-			log.Error(err, "write the Pod's status")
-			return
-		case apierrors.IsNotFound(err):
-			return
-		}
-	}
 }
