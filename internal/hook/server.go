@@ -220,21 +220,10 @@ func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 		answer(http.StatusForbidden, "bad_signature", "403 Forbidden: missing X-Hub-Signature-256")
 		return
 	}
-	var head struct {
-		Repository struct {
-			FullName string `json:"full_name"`
-		} `json:"repository"`
-		Organization struct {
-			Login string `json:"login"`
-		} `json:"organization"`
-	}
-	if err := json.Unmarshal(body, &head); err != nil {
+	scope, err := secretScope(body)
+	if err != nil {
 		answer(http.StatusBadRequest, "bad_request", "400 Bad Request: the body is not JSON: "+err.Error())
 		return
-	}
-	scope := head.Repository.FullName
-	if scope == "" {
-		scope = head.Organization.Login
 	}
 	if !s.Secrets.Valid(scope, sig, body) {
 		answer(http.StatusForbidden, "bad_signature", "403 Forbidden: invalid X-Hub-Signature-256")
@@ -282,6 +271,26 @@ func (s *Server) accept(ev event) acceptance {
 	default:
 		return queueFull
 	}
+}
+
+// secretScope is whose secret signs a payload: its repository ("org/repo"), else its
+// organization.
+func secretScope(body []byte) (string, error) {
+	var head struct {
+		Repository struct {
+			FullName string `json:"full_name"`
+		} `json:"repository"`
+		Organization struct {
+			Login string `json:"login"`
+		} `json:"organization"`
+	}
+	if err := json.Unmarshal(body, &head); err != nil {
+		return "", err
+	}
+	if head.Repository.FullName != "" {
+		return head.Repository.FullName, nil
+	}
+	return head.Organization.Login, nil
 }
 
 // seenSet remembers the last n delivery IDs.
