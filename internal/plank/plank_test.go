@@ -240,13 +240,13 @@ func TestAbortedByAnyone(t *testing.T) {
 }
 
 // TestCapacityInCreationOrder: a job with max_concurrency 1 runs its ProwJobs one at a time, in
-// the order they were created.
+// the order they were created (creationTimestamp has one-second resolution; within a second the
+// names, c0 < c1 < c2, decide, as TestEarlier checks).
 func TestCapacityInCreationOrder(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, "")
 	for i := range 3 {
 		h.create(fmt.Sprintf("c%d", i), func(pj *prowv1.ProwJob) { pj.Spec.Job, pj.Spec.MaxConcurrency = "limited", 1 })
-		time.Sleep(1100 * time.Millisecond) // creationTimestamp has one-second resolution
 	}
 	h.waitState("c0", prowv1.PendingState)
 	for _, n := range []string{"c1", "c2"} {
@@ -268,8 +268,7 @@ func TestCapacityInCreationOrder(t *testing.T) {
 func TestJobQueueAndGlobalLimit(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, "  max_concurrency: 2\n  job_queue_capacities:\n    gpu: 1\n")
-	h.create("q1", func(pj *prowv1.ProwJob) { pj.Spec.JobQueueName = "gpu" })
-	time.Sleep(1100 * time.Millisecond)
+	h.create("q1", func(pj *prowv1.ProwJob) { pj.Spec.JobQueueName = "gpu" }) // ahead of q2, by time or by name
 	h.create("q2", func(pj *prowv1.ProwJob) { pj.Spec.JobQueueName = "gpu" })
 	h.create("free", nil)
 	h.waitState("q1", prowv1.PendingState)
@@ -296,13 +295,13 @@ func TestAbortSupersededPresubmits(t *testing.T) {
 			pj.Spec.Refs = &prowv1.Refs{Org: "o", Repo: "r", BaseRef: "main", Pulls: []prowv1.Pull{{Number: 7, Author: "a", SHA: sha}}}
 		}
 	}
+	// Created in the same second or not, "old" is the earlier: by time, else by name.
 	h.create("old", presubmit("aaa"))
 	h.waitState("old", prowv1.PendingState)
-	time.Sleep(1100 * time.Millisecond)
-	h.create("new", presubmit("bbb"))
-	h.waitState("new", prowv1.PendingState)
+	h.create("push2", presubmit("bbb"))
+	h.waitState("push2", prowv1.PendingState)
 	old := h.waitFor("old", "aborted and complete", func(pj *prowv1.ProwJob) bool { return pj.Complete() })
-	if old.Status.State != prowv1.AbortedState || old.Status.Description != "Aborted: superseded by new." {
+	if old.Status.State != prowv1.AbortedState || old.Status.Description != "Aborted: superseded by push2." {
 		t.Errorf("old: %+v", old.Status)
 	}
 }
@@ -465,4 +464,29 @@ func TestLeaderElection(t *testing.T) {
 	firstCancel()
 	h.create("after", nil)
 	h.waitState("after", prowv1.PendingState)
+}
+
+// TestEarlier: ProwJobs start in creation order; the name decides only within the same second
+// (creationTimestamp's resolution), so an earlier job with a later name still goes first.
+func TestEarlier(t *testing.T) {
+	t.Parallel()
+	at := func(name string, sec int64) prowv1.ProwJob {
+		return prowv1.ProwJob{ObjectMeta: metav1.ObjectMeta{Name: name, CreationTimestamp: metav1.Unix(sec, 0)}}
+	}
+	zLate, aLater, bSame := at("z", 100), at("a", 101), at("b", 100)
+	if !earlier(&zLate, &aLater) || earlier(&aLater, &zLate) {
+		t.Error("creation time must decide before the name")
+	}
+	if !earlier(&bSame, &zLate) || earlier(&zLate, &bSame) {
+		t.Error("within a second the name decides")
+	}
+	pending := at("p", 200)
+	pending.Status.State = prowv1.PendingState
+	others := []prowv1.ProwJob{zLate, aLater, bSame, pending}
+	if n := ahead(&aLater, others); n != 3 {
+		t.Errorf("%d jobs ahead of a (z and b earlier, p pending), want 3", n)
+	}
+	if n := ahead(&bSame, others); n != 1 {
+		t.Errorf("%d jobs ahead of b (p pending), want 1", n)
+	}
 }
