@@ -63,9 +63,9 @@ func (c APICreator) LatestLive(ctx context.Context, namespace, job string) (*pro
 // runner runs passes at start, on every tick and on every config change, while this replica
 // leads.
 type runner struct {
-	h       *Horologium
+	h            *Horologium
 	configDeltas <-chan config.Delta
-	clock   clock.WithTicker
+	clock        clock.WithTicker
 }
 
 // NeedLeaderElection keeps two replicas from both creating.
