@@ -60,6 +60,7 @@ postsubmits:
 
 type harness struct {
 	t    *testing.T
+	ns   string
 	cfg  *config.Config
 	gh   *githubtest.Server
 	logs *logLines
@@ -102,7 +103,7 @@ func (l *logLines) waitFor(t *testing.T, parts ...string) {
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	ns := env.Namespace(t, "crier")
-	h := &harness{t: t, cfg: seedconfig.Load(t, ns, "", testJobs), gh: githubtest.New(t), logs: &logLines{}}
+	h := &harness{t: t, ns: ns, cfg: seedconfig.Load(t, ns, "", testJobs), gh: githubtest.New(t), logs: &logLines{}}
 	h.gh.AddToken("tok")
 	tokenPath := filepath.Join(t.TempDir(), "token")
 	if err := os.WriteFile(tokenPath, []byte("tok"), 0o600); err != nil {
@@ -173,14 +174,36 @@ func (h *harness) set(pj *prowv1.ProwJob, state prowv1.ProwJobState, url string)
 	}
 }
 
-// waitStatuses waits until n statuses were posted, then a moment more to catch any extra.
+// waitStatuses waits until n statuses were posted, then until Crier has seen the latest version
+// of every reportable ProwJob and found nothing more to report: any extra status would have been
+// posted by then.
 func (h *harness) waitStatuses(n int) []githubtest.Status {
 	h.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for len(h.gh.Statuses("org/repo")) < n && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	ctx := context.Background()
+	if err := wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 15*time.Second, true, func(context.Context) (bool, error) {
+		return len(h.gh.Statuses("org/repo")) >= n, nil
+	}); err != nil {
+		h.t.Fatalf("%d statuses, want %d: %+v", len(h.gh.Statuses("org/repo")), n, h.gh.Statuses("org/repo"))
 	}
-	time.Sleep(200 * time.Millisecond)
+	var list prowv1.ProwJobList
+	var settled bool
+	if err := wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 15*time.Second, true, func(ctx context.Context) (bool, error) {
+		if err := env.Client.List(ctx, &list, client.InNamespace(h.ns)); err != nil {
+			return false, err
+		}
+		settled = true
+		for _, pj := range list.Items {
+			settled = settled && (!reportable(&pj) || pj.Status.PrevReportStates[ReporterName] == pj.Status.State)
+		}
+		return settled, nil
+	}); err != nil {
+		h.t.Fatalf("Crier never recorded its reports: %v", err)
+	}
+	for _, pj := range list.Items {
+		if reportable(&pj) {
+			h.logs.waitFor(h.t, `"state already reported"`, `"prowjob"="`+pj.Name+`"`, `"resourceVersion"="`+pj.ResourceVersion+`"`)
+		}
+	}
 	return h.gh.Statuses("org/repo")
 }
 
@@ -249,10 +272,9 @@ func TestSummaryComment(t *testing.T) {
 	comments := func() []githubtest.Comment { return h.gh.Comments("org/repo", 7) }
 	waitComments := func(ok func([]githubtest.Comment) bool) []githubtest.Comment {
 		t.Helper()
-		deadline := time.Now().Add(15 * time.Second)
-		for !ok(comments()) && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
+		_ = wait.PollUntilContextTimeout(context.Background(), 10*time.Millisecond, 15*time.Second, true, func(context.Context) (bool, error) {
+			return ok(comments()), nil
+		})
 		return comments()
 	}
 	unit, lint := h.job("unit", "head3"), h.job("lint", "head3")
