@@ -16,6 +16,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/logr/funcr"
+	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
 	"k8s.io/apimachinery/pkg/util/wait"
 	clocktesting "k8s.io/utils/clock/testing"
 
@@ -83,10 +84,9 @@ func post(t *testing.T, url, event, delivery, contentType, sig string, body []by
 
 func waitFor(t *testing.T, rec *recorded, n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for len(rec.list()) < n && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	_ = wait.PollUntilContextTimeout(context.Background(), 5*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		return len(rec.list()) >= n, nil
+	}) // the caller checks what was handled
 }
 
 func TestSignatures(t *testing.T) {
@@ -148,7 +148,7 @@ acme/special:
 
 func TestAnswers(t *testing.T) {
 	t.Parallel()
-	hs, rec, _ := start(t, "s3cret\n")
+	hs, rec, srv := start(t, "s3cret\n")
 	body := []byte(`{"zen":"Keep it logically awesome.","repository":{"full_name":"o/r"}}`)
 	sig := Signature([]byte("s3cret"), body)
 	resp, err := http.Get(hs.URL + "/hook")
@@ -178,8 +178,15 @@ func TestAnswers(t *testing.T) {
 			t.Errorf("%s: %d %s, want %d", tc.name, code, msg, tc.want)
 		}
 	}
+	// Only one event went on the queue (the redelivery and the ping did not), so once it is
+	// handled nothing more can be.
+	if q := promtestutil.ToFloat64(srv.webhooks.WithLabelValues("push", "accepted")); q != 1 {
+		t.Errorf("%v push events queued, want 1", q)
+	}
+	if d := promtestutil.ToFloat64(srv.webhooks.WithLabelValues("push", "duplicate")); d != 1 {
+		t.Errorf("%v push events answered as duplicates, want 1", d)
+	}
 	waitFor(t, rec, 1)
-	time.Sleep(50 * time.Millisecond)
 	if got := rec.list(); len(got) != 1 || got[0] != "push/d5" {
 		t.Errorf("handled %v: the redelivered push must be handled once, the ping not at all", got)
 	}

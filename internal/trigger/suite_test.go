@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/util/wait"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -195,18 +196,17 @@ func (h *harness) sendAs(event, delivery string, payload []byte) error {
 	if resp.StatusCode != http.StatusOK {
 		h.t.Fatalf("hook answered %d", resp.StatusCode)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	var handled error
+	if err := wait.PollUntilContextTimeout(context.Background(), 5*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
 		h.mu.Lock()
+		defer h.mu.Unlock()
 		err, ok := h.handled[delivery]
-		h.mu.Unlock()
-		if ok {
-			return err
-		}
-		time.Sleep(5 * time.Millisecond)
+		handled = err
+		return ok, nil
+	}); err != nil {
+		h.t.Fatalf("delivery %s was not handled", delivery)
 	}
-	h.t.Fatalf("delivery %s was not handled", delivery)
-	return nil
+	return handled
 }
 
 func (h *harness) prowJobs() []prowv1.ProwJob {
