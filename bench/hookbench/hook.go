@@ -21,7 +21,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
@@ -164,12 +163,12 @@ func Hook(ctx context.Context, env *testutil.Env, root string, n, rate int) (Res
 		return Result{}, err
 	}
 	pc := &plugins.Config{Plugins: map[string]plugins.OrgPlugins{"org": {Plugins: []string{"trigger"}}}}
-	trig := &trigger.Trigger{GitHub: ghc, Client: kc, Config: func() *config.Config { return s.cfg }, Plugins: func() *plugins.Config { return pc }, Log: logr.Discard()}
+	trig := &trigger.Trigger{GitHub: ghc, Client: kc, Config: func() *config.Config { return s.cfg }, Plugins: func() *plugins.Config { return pc }}
 	secrets, err := hook.LoadSecrets(secretPath)
 	if err != nil {
 		return Result{}, err
 	}
-	srv := &hook.Server{Secrets: secrets, Handle: trig.Handle, Log: logr.Discard()}
+	srv := &hook.Server{Secrets: secrets, Handle: trig.Handle}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() { _ = srv.Run(runCtx) }()

@@ -63,7 +63,7 @@ func New(repoRoot string, n int) (*Setup, error) {
 		return horologium.IndexJob(obj.(*prowv1.ProwJob)), nil
 	}})
 	b := jobs.NewBuilder(cfg)
-	b.Clock = clocktesting.NewFakePassiveClock(now)
+	b.Clock = clocktesting.NewFakeClock(now)
 	for i := range n {
 		p := &cfg.Periodics[i%len(cfg.Periodics)]
 		pj := b.Periodic(p)
@@ -77,7 +77,7 @@ func New(repoRoot string, n int) (*Setup, error) {
 		}
 	}
 	s := &Setup{cfg: cfg, indexer: idx}
-	s.h = &horologium.Horologium{Config: func() *config.Config { return cfg }, Lister: indexLister{idx}, Creator: counter{s}, Clock: clocktesting.NewFakePassiveClock(now)}
+	s.h = &horologium.Horologium{Config: func() *config.Config { return cfg }, Lister: indexLister{idx}, Creator: counter{s}, Clock: clocktesting.NewFakeClock(now)}
 	return s, nil
 }
 

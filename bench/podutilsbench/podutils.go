@@ -16,9 +16,11 @@ import (
 	"path/filepath"
 	"time"
 
+	"k8s.io/utils/clock"
+
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/downwardapi"
-	"github.com/prowl-ci/prowl/internal/podutils/entrypoint"
+	"github.com/prowl-ci/prowl/internal/podutils/entrypointoptions"
 	"github.com/prowl-ci/prowl/internal/podutils/gcsupload"
 	"github.com/prowl-ci/prowl/internal/podutils/options"
 	"github.com/prowl-ci/prowl/internal/podutils/sidecar"
@@ -41,14 +43,14 @@ func BuildEntrypoint(repoRoot, dir string) (string, error) {
 // ThroughEntrypoint runs args through the entrypoint binary, as a test container does.
 func ThroughEntrypoint(bin, dir string, args ...string) func() error {
 	return func() error {
-		o := entrypoint.Options{Timeout: time.Hour, GracePeriod: time.Second, ArtifactDir: filepath.Join(dir, "artifacts"),
+		o := entrypointoptions.Options{Timeout: time.Hour, GracePeriod: time.Second, ArtifactDir: filepath.Join(dir, "artifacts"),
 			Options: &wrapper.Options{Args: args, ProcessLog: filepath.Join(dir, "process-log.txt"), MarkerFile: filepath.Join(dir, "marker-file.txt")}}
 		raw, err := json.Marshal(&o)
 		if err != nil {
 			return err
 		}
 		cmd := exec.Command(bin)
-		cmd.Env = append(os.Environ(), entrypoint.OptionsEnv+"="+string(raw))
+		cmd.Env = append(os.Environ(), entrypointoptions.OptionsEnv+"="+string(raw))
 		cmd.Stdout = io.Discard
 		return cmd.Run()
 	}
@@ -100,7 +102,7 @@ func SidecarUpload(dir, bucketRoot string) func() error {
 			return err
 		}
 		defer t.Close()
-		if code := sidecar.Run(context.Background(), o, t, time.Now, io.Discard); code != 0 {
+		if code := sidecar.Run(context.Background(), o, t, clock.RealClock{}, io.Discard); code != 0 {
 			return fmt.Errorf("sidecar exit %d", code)
 		}
 		return os.RemoveAll(bucket)

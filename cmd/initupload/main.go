@@ -8,7 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"time"
+
+	"k8s.io/utils/clock"
 
 	"github.com/prowl-ci/prowl/internal/podutils/gcsupload"
 	"github.com/prowl-ci/prowl/internal/podutils/initupload"
@@ -35,7 +36,7 @@ func run() int {
 		return 1
 	}
 	defer t.Close()
-	if err := initupload.Run(ctx, &o, t, time.Now); err != nil {
+	if err := initupload.Run(ctx, &o, t, clock.RealClock{}); err != nil {
 		fmt.Fprintf(os.Stderr, "initupload: %v\n", err)
 		if errors.Is(err, initupload.ErrCloneFailed) {
 			return 2

@@ -8,7 +8,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
+
+	"k8s.io/utils/clock"
 
 	"github.com/prowl-ci/prowl/internal/podutils/gcsupload"
 	"github.com/prowl-ci/prowl/internal/podutils/options"
@@ -36,5 +37,5 @@ func run() int {
 		return 1
 	}
 	defer t.Close()
-	return sidecar.Run(ctx, &o, t, time.Now, os.Stdout)
+	return sidecar.Run(ctx, &o, t, clock.RealClock{}, os.Stdout)
 }

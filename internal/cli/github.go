@@ -83,8 +83,9 @@ func serveHook(ctx context.Context, addr string, f *hookFlags, pl *plugins.Loade
 	if err != nil {
 		return err
 	}
-	trig := &trigger.Trigger{GitHub: ghc, Client: kc, Config: agent.Config, Plugins: pl.Config, Log: log.WithName("trigger")}
-	srv := &hook.Server{Secrets: secrets, Handle: trig.Handle, Log: log.WithName("hook"), Workers: f.workers}
+	trig := &trigger.Trigger{GitHub: ghc, Client: kc, Config: agent.Config, Plugins: pl.Config}
+	srv := &hook.Server{Secrets: secrets, Handle: trig.Handle, Workers: f.workers}
+	ctx = logr.NewContext(ctx, log.WithName("hook"))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("hook: %w", err)
@@ -124,7 +125,7 @@ func pluginLoader(path string, agent *config.Agent, w io.Writer) (*plugins.Loade
 
 // setupCrier adds the GitHub reporter to mgr.
 func setupCrier(mgr ctrl.Manager, agent *config.Agent, ghc *github.Client, workers int) error {
-	r := &crier.Reporter{GitHub: ghc, Client: mgr.GetClient(), Config: agent.Config, Log: ctrl.Log.WithName("crier")}
+	r := &crier.Reporter{GitHub: ghc, Client: mgr.GetClient(), Config: agent.Config}
 	return r.Setup(mgr, workers)
 }
 

@@ -139,7 +139,7 @@ Crier reports results to GitHub, and with --hmac-secret-file too Hook serves web
 					return err
 				}
 				node := &localnode.Node{Name: "prowl-local", Namespace: c.PodNamespace, Client: mgr.GetClient(),
-					DataDir: filepath.Join(dataDir, "node"), Utilities: filepath.Dir(self), Self: self, Log: ctrl.Log.WithName("localnode")}
+					DataDir: filepath.Join(dataDir, "node"), Utilities: filepath.Dir(self), Self: self}
 				if err := node.Setup(mgr); err != nil {
 					return err
 				}

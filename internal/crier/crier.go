@@ -15,7 +15,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/go-logr/logr"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -44,12 +43,11 @@ type GitHub interface {
 	DeleteComment(ctx context.Context, org, repo string, id int64) error
 }
 
-// Reporter is the controller.
+// Reporter is the controller. It logs through the logger of each reconcile's context.
 type Reporter struct {
 	GitHub GitHub
 	Client client.Client
 	Config func() *config.Config
-	Log    logr.Logger
 
 	mu       sync.Mutex
 	reported map[string]prowv1.ProwJobState // by ProwJob name: what was sent, while the cache catches up
@@ -82,7 +80,13 @@ func (r *Reporter) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	state := pj.Status.State
-	if !reportable(&pj) || state == "" || pj.Status.PrevReportStates[ReporterName] == state || r.sent(pj.Name) == state {
+	if !reportable(&pj) || state == "" {
+		return ctrl.Result{}, nil
+	}
+	log := ctrl.LoggerFrom(ctx).WithValues("prowjob", pj.Name, "job", pj.Spec.Job)
+	from := pj.Status.PrevReportStates[ReporterName]
+	if from == state || r.sent(pj.Name) == state {
+		log.V(1).Info("state already reported", "state", state, "resourceVersion", pj.ResourceVersion)
 		return ctrl.Result{}, nil
 	}
 	refs := pj.Spec.Refs
@@ -99,6 +103,7 @@ func (r *Reporter) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result
 		return ctrl.Result{}, fmt.Errorf("status %s on %s/%s@%s: %w", pj.Spec.Context, refs.Org, refs.Repo, sha, err)
 	}
 	r.remember(pj.Name, state)
+	log.Info("reported status", "context", pj.Spec.Context, "sha", sha, "from", from, "to", state)
 	if pj.Spec.Type == prowv1.PresubmitJob && pj.Complete() && len(refs.Pulls) == 1 {
 		if err := r.summarize(ctx, &pj); err != nil {
 			return ctrl.Result{}, err

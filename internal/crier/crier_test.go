@@ -5,10 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
@@ -57,15 +59,51 @@ postsubmits:
 `
 
 type harness struct {
-	t   *testing.T
-	cfg *config.Config
-	gh  *githubtest.Server
+	t    *testing.T
+	ns   string
+	cfg  *config.Config
+	gh   *githubtest.Server
+	logs *logLines
+}
+
+// logLines records what Crier logs, to wait on what it did.
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logLines) add(_, args string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, args)
+}
+
+// waitFor waits until a line holds every one of parts.
+func (l *logLines) waitFor(t *testing.T, parts ...string) {
+	t.Helper()
+	found := func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		for _, line := range l.lines {
+			all := true
+			for _, p := range parts {
+				all = all && strings.Contains(line, p)
+			}
+			if all {
+				return true
+			}
+		}
+		return false
+	}
+	if err := wait.PollUntilContextTimeout(context.Background(), 5*time.Millisecond, 15*time.Second, true, func(context.Context) (bool, error) { return found(), nil }); err != nil {
+		t.Fatalf("Crier never logged a line with %q", parts)
+	}
 }
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	ns := env.Namespace(t, "crier")
-	h := &harness{t: t, cfg: seedconfig.Load(t, ns, "", testJobs), gh: githubtest.New(t)}
+	h := &harness{t: t, ns: ns, cfg: seedconfig.Load(t, ns, "", testJobs), gh: githubtest.New(t), logs: &logLines{}}
 	h.gh.AddToken("tok")
 	tokenPath := filepath.Join(t.TempDir(), "token")
 	if err := os.WriteFile(tokenPath, []byte("tok"), 0o600); err != nil {
@@ -76,12 +114,13 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: env.Scheme, Metrics: metricsserver.Options{BindAddress: "0"},
+		Logger:     funcr.New(h.logs.add, funcr.Options{Verbosity: 1}),
 		Cache:      cache.Options{DefaultNamespaces: map[string]cache.Config{ns: {}}},
 		Controller: ctrlconfig.Controller{SkipNameValidation: ptr.To(true)}}) // a manager per test
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &Reporter{GitHub: ghc, Client: mgr.GetClient(), Config: func() *config.Config { return h.cfg }, Log: logr.Discard()}
+	r := &Reporter{GitHub: ghc, Client: mgr.GetClient(), Config: func() *config.Config { return h.cfg }}
 	if err := r.Setup(mgr, 4); err != nil {
 		t.Fatal(err)
 	}
@@ -135,14 +174,36 @@ func (h *harness) set(pj *prowv1.ProwJob, state prowv1.ProwJobState, url string)
 	}
 }
 
-// waitStatuses waits until n statuses were posted, then a moment more to catch any extra.
+// waitStatuses waits until n statuses were posted, then until Crier has seen the latest version
+// of every reportable ProwJob and found nothing more to report: any extra status would have been
+// posted by then.
 func (h *harness) waitStatuses(n int) []githubtest.Status {
 	h.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for len(h.gh.Statuses("org/repo")) < n && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	ctx := context.Background()
+	if err := wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 15*time.Second, true, func(context.Context) (bool, error) {
+		return len(h.gh.Statuses("org/repo")) >= n, nil
+	}); err != nil {
+		h.t.Fatalf("%d statuses, want %d: %+v", len(h.gh.Statuses("org/repo")), n, h.gh.Statuses("org/repo"))
 	}
-	time.Sleep(200 * time.Millisecond)
+	var list prowv1.ProwJobList
+	var settled bool
+	if err := wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 15*time.Second, true, func(ctx context.Context) (bool, error) {
+		if err := env.Client.List(ctx, &list, client.InNamespace(h.ns)); err != nil {
+			return false, err
+		}
+		settled = true
+		for _, pj := range list.Items {
+			settled = settled && (!reportable(&pj) || pj.Status.PrevReportStates[ReporterName] == pj.Status.State)
+		}
+		return settled, nil
+	}); err != nil {
+		h.t.Fatalf("Crier never recorded its reports: %v", err)
+	}
+	for _, pj := range list.Items {
+		if reportable(&pj) {
+			h.logs.waitFor(h.t, `"state already reported"`, `"prowjob"="`+pj.Name+`"`, `"resourceVersion"="`+pj.ResourceVersion+`"`)
+		}
+	}
 	return h.gh.Statuses("org/repo")
 }
 
@@ -155,7 +216,7 @@ func TestStatusesInOrderOnce(t *testing.T) {
 	h.waitStatuses(2)
 	// An update that leaves the state as it was (here: the URL) reaches Crier but is not reported.
 	h.set(pj, prowv1.PendingState, "https://prow.example.com/view/1?again")
-	time.Sleep(time.Second) // Crier reconciles within milliseconds; a report would be here by now
+	h.logs.waitFor(t, `"state already reported"`, `"prowjob"="`+pj.Name+`"`, `"resourceVersion"="`+pj.ResourceVersion+`"`)
 	if got := h.gh.Statuses("org/repo"); len(got) != 2 {
 		t.Fatalf("a status update without a state change was reported: %+v", got)
 	}
@@ -211,10 +272,9 @@ func TestSummaryComment(t *testing.T) {
 	comments := func() []githubtest.Comment { return h.gh.Comments("org/repo", 7) }
 	waitComments := func(ok func([]githubtest.Comment) bool) []githubtest.Comment {
 		t.Helper()
-		deadline := time.Now().Add(15 * time.Second)
-		for !ok(comments()) && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
+		_ = wait.PollUntilContextTimeout(context.Background(), 10*time.Millisecond, 15*time.Second, true, func(context.Context) (bool, error) {
+			return ok(comments()), nil
+		})
 		return comments()
 	}
 	unit, lint := h.job("unit", "head3"), h.job("lint", "head3")

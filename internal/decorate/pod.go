@@ -7,15 +7,13 @@ import (
 	"fmt"
 	"path"
 	"sort"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/downwardapi"
-	"github.com/prowl-ci/prowl/internal/podutils/entrypoint"
-	"github.com/prowl-ci/prowl/internal/podutils/options"
 	"github.com/prowl-ci/prowl/internal/podutils/wrapper"
 )
 
@@ -49,13 +47,12 @@ const (
 
 // The commands the utility containers run. Prow's images start their utility through the image's
 // entrypoint; Prowl names the binary, so that any image (or the local node's host filesystem) that
-// has it at this path will do.
-var (
-	CloneRefsCommand  = []string{"/clonerefs"}
-	InitUploadCommand = []string{"/initupload"}
-	EntrypointCommand = []string{"/entrypoint"}
-	SidecarCommand    = []string{"/sidecar"}
-)
+// has it at this path will do. Each call returns a fresh slice: a Pod's Command is its own, so
+// that changing one Pod cannot change the next.
+func CloneRefsCommand() []string  { return []string{"/clonerefs"} }
+func InitUploadCommand() []string { return []string{"/initupload"} }
+func EntrypointCommand() []string { return []string{"/entrypoint"} }
+func SidecarCommand() []string    { return []string{"/sidecar"} }
 
 var (
 	logMount   = corev1.VolumeMount{Name: LogMountName, MountPath: LogMountPath}
@@ -142,7 +139,7 @@ func decorate(spec *corev1.PodSpec, pj *prowv1.ProwJob, rawEnv map[string]string
 
 	storageVolumes, storageMounts, upload := blobStorage(dc)
 
-	cloner, refs, cloneVolumes, err := cloneRefs(pj)
+	cloner, refs, cloneVolumes, err := cloneRefsContainer(pj)
 	if err != nil {
 		return err
 	}
@@ -158,34 +155,11 @@ func decorate(spec *corev1.PodSpec, pj *prowv1.ProwJob, rawEnv map[string]string
 		spec.Containers[i].Env = append(spec.Containers[i].Env, kubeEnv(rawEnv)...)
 	}
 
-	// With censor_secrets, the sidecar mounts every secret the test containers mount, to censor
-	// their values.
-	secretVolumes := map[string]bool{}
-	for _, v := range spec.Volumes {
-		if v.Secret != nil {
-			secretVolumes[v.Name] = true
-		}
+	entries, secretMounts, err := wrapTestContainers(spec, dc)
+	if err != nil {
+		return err
 	}
-	censor := dc.CensorSecrets != nil && *dc.CensorSecrets
-	var secretMounts []corev1.VolumeMount
-	var entries []wrapper.Options
-	for i := range spec.Containers {
-		prefix := spec.Containers[i].Name
-		if len(spec.Containers) == 1 {
-			prefix = ""
-		}
-		w, err := injectEntrypoint(&spec.Containers[i], dc, prefix)
-		if err != nil {
-			return err
-		}
-		for _, m := range spec.Containers[i].VolumeMounts {
-			if censor && secretVolumes[m.Name] {
-				secretMounts = append(secretMounts, m)
-			}
-		}
-		entries = append(entries, *w)
-	}
-	side, err := sidecar(dc, upload, storageMounts, encodedJobSpec, secretMounts, entries)
+	side, err := sidecarContainer(dc, upload, storageMounts, encodedJobSpec, secretMounts, entries)
 	if err != nil {
 		return err
 	}
@@ -215,216 +189,6 @@ func decorate(spec *corev1.PodSpec, pj *prowv1.ProwJob, rawEnv map[string]string
 		spec.ServiceAccountName = *dc.DefaultServiceAccountName
 	}
 	return nil
-}
-
-// blobStorage is the upload configuration and the credential volumes and mounts it needs.
-func blobStorage(dc *prowv1.DecorationConfig) ([]corev1.Volume, []corev1.VolumeMount, options.GCSUpload) {
-	upload := options.GCSUpload{GCSConfiguration: dc.GCSConfiguration}
-	var volumes []corev1.Volume
-	var mounts []corev1.VolumeMount
-	add := func(secret *string, name, mountPath string, file *string) {
-		if secret == nil || *secret == "" {
-			return
-		}
-		volumes = append(volumes, corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: *secret}}})
-		mounts = append(mounts, corev1.VolumeMount{Name: name, MountPath: mountPath})
-		*file = mountPath + "/service-account.json"
-	}
-	add(dc.GCSCredentialsSecret, gcsCredentialsName, gcsCredentialsPath, &upload.GCSCredentialsFile)
-	add(dc.S3CredentialsSecret, s3CredentialsName, s3CredentialsPath, &upload.S3CredentialsFile)
-	return volumes, mounts, upload
-}
-
-// cloneRefs is the clonerefs init container, the refs it clones and the volumes it needs; nil when
-// there is nothing to clone or cloning is skipped.
-func cloneRefs(pj *prowv1.ProwJob) (*corev1.Container, []prowv1.Refs, []corev1.Volume, error) {
-	dc := pj.Spec.DecorationConfig
-	if dc.SkipCloning != nil && *dc.SkipCloning {
-		return nil, nil, nil, nil
-	}
-	var refs []prowv1.Refs
-	if pj.Spec.Refs != nil {
-		refs = append(refs, *pj.Spec.Refs)
-	}
-	refs = append(refs, pj.Spec.ExtraRefs...)
-	if len(refs) == 0 {
-		return nil, nil, nil, nil
-	}
-	var volumes []corev1.Volume
-	var mounts []corev1.VolumeMount
-	opts := options.CloneRefs{
-		SrcRoot: CodeMountPath, Log: cloneLogPath,
-		GitUserName: options.DefaultGitUserName, GitUserEmail: options.DefaultGitUserEmail,
-		GitRefs: refs, HostFingerprints: dc.SSHHostFingerprints,
-		GitHubAPIEndpoints: dc.GitHubAPIEndpoints, GitHubAppID: dc.GitHubAppID,
-	}
-	if len(opts.GitHubAPIEndpoints) == 0 {
-		opts.GitHubAPIEndpoints = []string{"https://api.github.com"}
-	}
-	keyMode := int32(0o400)
-	for _, secret := range dc.SSHKeySecrets {
-		name := "ssh-keys-" + secret
-		mountPath := path.Join("/secrets/ssh", secret)
-		volumes = append(volumes, corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: secret, DefaultMode: &keyMode}}})
-		mounts = append(mounts, corev1.VolumeMount{Name: name, MountPath: mountPath, ReadOnly: true})
-		opts.KeyFiles = append(opts.KeyFiles, mountPath)
-	}
-	secretFile := func(secret, key, mountPath string) string {
-		volumes = append(volumes, corev1.Volume{Name: secret, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
-			SecretName: secret, Items: []corev1.KeyToPath{{Key: key, Path: "./" + key}},
-		}}})
-		mounts = append(mounts, corev1.VolumeMount{Name: secret, MountPath: mountPath, ReadOnly: true})
-		return path.Join(mountPath, key)
-	}
-	if s := dc.OauthTokenSecret; s != nil {
-		opts.OauthTokenFile = secretFile(s.Name, s.Key, "/secrets/oauth")
-	}
-	if s := dc.GitHubAppPrivateKeySecret; s != nil {
-		opts.GitHubAppPrivateKeyFile = secretFile(s.Name, s.Key, "/secrets/github-app")
-	}
-	volumes = append(volumes, emptyDir("clonerefs-tmp"))
-	mounts = append(mounts, corev1.VolumeMount{Name: "clonerefs-tmp", MountPath: "/tmp"})
-	var args []string
-	if c := dc.CookiefileSecret; c != nil && *c != "" {
-		// "secret" or "secret/key"; the key defaults to the secret's name.
-		secret, key, ok := strings.Cut(*c, "/")
-		if !ok {
-			key = secret
-		}
-		mode := int32(0o400)
-		volumes = append(volumes, corev1.Volume{Name: "cookiefile", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: secret, DefaultMode: &mode}}})
-		mounts = append(mounts, corev1.VolumeMount{Name: "cookiefile", MountPath: "/secrets/cookiefile", ReadOnly: true})
-		opts.CookiePath = path.Join("/secrets/cookiefile", key)
-		args = append(args, "--cookiefile="+opts.CookiePath)
-	}
-	encoded, err := options.Encode(opts)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	c := corev1.Container{
-		Name:         CloneRefsName,
-		Image:        dc.UtilityImages.CloneRefs,
-		Command:      CloneRefsCommand,
-		Args:         args,
-		Env:          []corev1.EnvVar{{Name: options.CloneRefsEnv, Value: encoded}},
-		VolumeMounts: append([]corev1.VolumeMount{logMount, codeMount}, mounts...),
-	}
-	if dc.Resources != nil && dc.Resources.CloneRefs != nil {
-		c.Resources = *dc.Resources.CloneRefs
-	}
-	return &c, refs, volumes, nil
-}
-
-func initUploadContainer(dc *prowv1.DecorationConfig, upload options.GCSUpload, storageMounts []corev1.VolumeMount, cloned bool, jobSpec string) (*corev1.Container, error) {
-	opts := options.InitUpload{GCSUpload: &upload}
-	var mounts []corev1.VolumeMount
-	if cloned {
-		opts.Log = cloneLogPath
-		mounts = append(mounts, logMount)
-	}
-	mounts = append(mounts, storageMounts...)
-	encoded, err := options.Encode(opts)
-	if err != nil {
-		return nil, err
-	}
-	c := &corev1.Container{
-		Name:         InitUploadName,
-		Image:        dc.UtilityImages.InitUpload,
-		Command:      InitUploadCommand,
-		Env:          kubeEnv(map[string]string{downwardapi.JobSpecEnv: jobSpec, options.InitUploadEnv: encoded}),
-		VolumeMounts: mounts,
-	}
-	if dc.Resources != nil && dc.Resources.InitUpload != nil {
-		c.Resources = *dc.Resources.InitUpload
-	}
-	return c, nil
-}
-
-// placeEntrypoint copies the entrypoint binary from its image into the tools volume.
-func placeEntrypoint(dc *prowv1.DecorationConfig) corev1.Container {
-	c := corev1.Container{
-		Name:         PlaceEntrypointName,
-		Image:        dc.UtilityImages.Entrypoint,
-		Command:      EntrypointCommand,
-		Args:         []string{"--copy-mode-only"},
-		VolumeMounts: []corev1.VolumeMount{toolsMount},
-	}
-	if dc.Resources != nil && dc.Resources.PlaceEntrypoint != nil {
-		c.Resources = *dc.Resources.PlaceEntrypoint
-	}
-	return c
-}
-
-// injectEntrypoint makes the entrypoint in the tools volume the container's command, carrying the
-// original command and args in ENTRYPOINT_OPTIONS. prefix names the container's log, marker and
-// metadata files when the Pod has several test containers.
-func injectEntrypoint(c *corev1.Container, dc *prowv1.DecorationConfig, prefix string) (*wrapper.Options, error) {
-	w := &wrapper.Options{
-		Args:          append(append([]string{}, c.Command...), c.Args...),
-		ContainerName: c.Name,
-		ProcessLog:    path.Join(LogMountPath, "process-log.txt"),
-		MarkerFile:    path.Join(LogMountPath, "marker-file.txt"),
-		MetadataFile:  path.Join(ArtifactsPath, "metadata.json"),
-	}
-	if prefix != "" {
-		w.ProcessLog = path.Join(LogMountPath, prefix+"-log.txt")
-		w.MarkerFile = path.Join(LogMountPath, prefix+"-marker.txt")
-		w.MetadataFile = path.Join(ArtifactsPath, prefix+"-metadata.json")
-	}
-	opts := entrypoint.Options{ArtifactDir: ArtifactsPath, Options: w}
-	if dc.Timeout != nil {
-		opts.Timeout = dc.Timeout.Duration
-	}
-	if dc.GracePeriod != nil {
-		opts.GracePeriod = dc.GracePeriod.Duration
-	}
-	encoded, err := opts.Encode()
-	if err != nil {
-		return nil, err
-	}
-	c.Command = []string{path.Join(ToolsMountPath, "entrypoint")}
-	c.Args = nil
-	c.Env = append(c.Env, corev1.EnvVar{Name: entrypoint.OptionsEnv, Value: encoded})
-	c.VolumeMounts = append(c.VolumeMounts, logMount, toolsMount)
-	return w, nil
-}
-
-func sidecar(dc *prowv1.DecorationConfig, upload options.GCSUpload, storageMounts []corev1.VolumeMount, jobSpec string, secretMounts []corev1.VolumeMount, entries []wrapper.Options) (*corev1.Container, error) {
-	upload.Items = append(append([]string{}, upload.Items...), ArtifactsPath)
-	censoring := &options.CensoringOptions{}
-	for _, m := range secretMounts {
-		censoring.SecretDirectories = append(censoring.SecretDirectories, m.MountPath)
-	}
-	if co := dc.CensoringOptions; co != nil {
-		censoring.CensoringConcurrency = co.CensoringConcurrency
-		censoring.CensoringBufferSize = co.CensoringBufferSize
-		censoring.IncludeDirectories = co.IncludeDirectories
-		censoring.ExcludeDirectories = co.ExcludeDirectories
-		censoring.MinimumSecretLength = co.MinimumSecretLength
-	}
-	encoded, err := options.Encode(options.Sidecar{
-		GCSOptions:       &upload,
-		Entries:          entries,
-		IgnoreInterrupts: dc.UploadIgnoresInterrupts != nil && *dc.UploadIgnoresInterrupts,
-		CensoringOptions: censoring,
-	})
-	if err != nil {
-		return nil, err
-	}
-	mounts := append([]corev1.VolumeMount{logMount}, storageMounts...)
-	mounts = append(mounts, secretMounts...)
-	c := &corev1.Container{
-		Name:                     SidecarName,
-		Image:                    dc.UtilityImages.Sidecar,
-		Command:                  SidecarCommand,
-		Env:                      kubeEnv(map[string]string{downwardapi.JobSpecEnv: jobSpec, options.SidecarEnv: encoded}),
-		VolumeMounts:             mounts,
-		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
-	}
-	if dc.Resources != nil && dc.Resources.Sidecar != nil {
-		c.Resources = *dc.Resources.Sidecar
-	}
-	return c, nil
 }
 
 // workDir is the test containers' working directory: the checkout of the ref marked workdir, or
@@ -472,20 +236,54 @@ func applySecurityAndScheduling(spec *corev1.PodSpec, dc *prowv1.DecorationConfi
 	}
 	sc := spec.SecurityContext
 	if dc.RunAsUser != nil && sc.RunAsUser == nil {
-		sc.RunAsUser = dc.RunAsUser
+		sc.RunAsUser = ptr.To(*dc.RunAsUser)
 	}
 	if dc.RunAsGroup != nil && sc.RunAsGroup == nil {
-		sc.RunAsGroup = dc.RunAsGroup
+		sc.RunAsGroup = ptr.To(*dc.RunAsGroup)
 	}
 	if dc.FsGroup != nil && sc.FSGroup == nil {
-		sc.FSGroup = dc.FsGroup
+		sc.FSGroup = ptr.To(*dc.FsGroup)
 	}
 	if so := dc.SchedulingOptions; so != nil {
 		if so.Affinity != nil && spec.Affinity == nil {
 			spec.Affinity = so.Affinity.DeepCopy()
 		}
 		if so.Tolerations != nil && spec.Tolerations == nil {
-			spec.Tolerations = append([]corev1.Toleration{}, so.Tolerations...)
+			for _, t := range so.Tolerations {
+				spec.Tolerations = append(spec.Tolerations, *t.DeepCopy())
+			}
 		}
 	}
+}
+
+// wrapTestContainers runs each test container through the entrypoint and returns what the
+// sidecar needs of them: their wrapper options, and with censor_secrets every secret they mount
+// (the sidecar mounts them too, to censor their values).
+func wrapTestContainers(spec *corev1.PodSpec, dc *prowv1.DecorationConfig) ([]wrapper.Options, []corev1.VolumeMount, error) {
+	secretVolumes := map[string]bool{}
+	for _, v := range spec.Volumes {
+		if v.Secret != nil {
+			secretVolumes[v.Name] = true
+		}
+	}
+	censor := dc.CensorSecrets != nil && *dc.CensorSecrets
+	var secretMounts []corev1.VolumeMount
+	var entries []wrapper.Options
+	for i := range spec.Containers {
+		prefix := spec.Containers[i].Name
+		if len(spec.Containers) == 1 {
+			prefix = ""
+		}
+		w, err := injectEntrypoint(&spec.Containers[i], dc, prefix)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, m := range spec.Containers[i].VolumeMounts {
+			if censor && secretVolumes[m.Name] {
+				secretMounts = append(secretMounts, m)
+			}
+		}
+		entries = append(entries, *w)
+	}
+	return entries, secretMounts, nil
 }

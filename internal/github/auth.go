@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"k8s.io/utils/clock"
 )
 
 // tokenAuth sends a personal access token.
@@ -35,7 +36,7 @@ type appAuth struct {
 	base          *url.URL
 	appID         string
 	key           *rsa.PrivateKey
-	now           func() time.Time
+	clock         clock.PassiveClock
 	refreshBefore time.Duration
 
 	mu     sync.Mutex
@@ -79,7 +80,7 @@ func ownerOf(path string) string {
 }
 
 func (a *appAuth) jwt() (string, error) {
-	now := a.now()
+	now := a.clock.Now()
 	claims := jwt.RegisteredClaims{
 		Issuer:    a.appID,
 		IssuedAt:  jwt.NewNumericDate(now.Add(-time.Minute)), // GitHub allows for clock drift
@@ -91,7 +92,7 @@ func (a *appAuth) jwt() (string, error) {
 func (a *appAuth) installationToken(ctx context.Context, owner string) (string, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if t, ok := a.tokens[owner]; ok && a.now().Add(a.refreshBefore).Before(t.expires) {
+	if t, ok := a.tokens[owner]; ok && a.clock.Now().Add(a.refreshBefore).Before(t.expires) {
 		return t.token, nil
 	}
 	var inst struct {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	gh "github.com/google/go-github/v82/github"
+	"k8s.io/utils/clock"
 )
 
 // DefaultEndpoint is GitHub's REST API.
@@ -38,8 +39,9 @@ type Options struct {
 	Retries int
 	MaxWait time.Duration
 	Backoff time.Duration
-	// Now is the clock for token expiry and rate-limit resets; time.Now when nil.
-	Now func() time.Time
+	// Clock times token expiry, rate-limit resets and the waits between retries; the real clock
+	// when nil.
+	Clock clock.Clock
 	// OnRetry, when set, hears why each retry happens (for metrics).
 	OnRetry func(reason string)
 }
@@ -64,8 +66,8 @@ func New(o Options) (*Client, error) {
 	if o.Transport == nil {
 		o.Transport = http.DefaultTransport
 	}
-	if o.Now == nil {
-		o.Now = time.Now
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
 	}
 	if o.Retries == 0 {
 		o.Retries = 5
@@ -76,7 +78,7 @@ func New(o Options) (*Client, error) {
 	if o.Backoff == 0 {
 		o.Backoff = time.Second
 	}
-	var rt http.RoundTripper = &retrier{next: o.Transport, retries: o.Retries, backoff: o.Backoff, maxWait: o.MaxWait, now: o.Now, sleep: sleepCtx, onRetry: o.OnRetry}
+	var rt http.RoundTripper = &retrier{next: o.Transport, retries: o.Retries, backoff: o.Backoff, maxWait: o.MaxWait, clock: o.Clock, onRetry: o.OnRetry}
 	switch {
 	case o.TokenPath != "" && o.AppID != "":
 		return nil, errors.New("set either --github-token-path or --github-app-id, not both")
@@ -102,7 +104,7 @@ func New(o Options) (*Client, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--github-app-private-key-path %s: not an RSA private key in PEM: %w", o.AppPrivateKeyPath, err)
 		}
-		rt = &appAuth{next: rt, base: base, appID: o.AppID, key: key, now: o.Now, refreshBefore: 5 * time.Minute}
+		rt = &appAuth{next: rt, base: base, appID: o.AppID, key: key, clock: o.Clock, refreshBefore: 5 * time.Minute}
 	default:
 		return nil, errors.New("no GitHub credentials: set --github-token-path, or --github-app-id with --github-app-private-key-path")
 	}

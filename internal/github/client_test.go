@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
+	clocktesting "k8s.io/utils/clock/testing"
+
 	"github.com/prowl-ci/prowl/internal/github/githubtest"
 )
 
@@ -250,7 +253,7 @@ func TestEnterpriseEndpoint(t *testing.T) {
 func TestRateLimitWait(t *testing.T) {
 	t.Parallel()
 	now := time.Unix(1_700_000_000, 0)
-	r := &retrier{backoff: time.Second, now: func() time.Time { return now }}
+	r := &retrier{backoff: time.Second, clock: clocktesting.NewFakeClock(now)}
 	for _, tc := range []struct {
 		header map[string]string
 		want   time.Duration
@@ -268,5 +271,42 @@ func TestRateLimitWait(t *testing.T) {
 		if got, ok := r.rateLimitWait(resp); got != tc.want || ok != tc.ok {
 			t.Errorf("%v: %v %v, want %v %v", tc.header, got, ok, tc.want, tc.ok)
 		}
+	}
+}
+
+// TestRetryWaitsOnTheClock: a request that met a 5xx is sent again only once the backoff has
+// passed on the client's clock.
+func TestRetryWaitsOnTheClock(t *testing.T) {
+	t.Parallel()
+	fake := githubtest.New(t)
+	fake.AddToken("t0ken")
+	path := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(path, []byte("t0ken"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	clk := clocktesting.NewFakeClock(time.Unix(1_700_000_000, 0))
+	c, err := New(Options{Endpoint: fake.URL, TokenPath: path, Backoff: time.Hour, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.FailNext(502)
+	done := make(chan error, 1)
+	go func() {
+		done <- c.CreateStatus(context.Background(), "o", "r", "abc", Status{State: "pending", Context: "ci"})
+	}()
+	if err := wait.PollUntilContextTimeout(context.Background(), time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		return clk.HasWaiters(), nil
+	}); err != nil {
+		t.Fatal("the client never waited on its clock after the 502")
+	}
+	if got := fake.Statuses("o/r"); len(got) != 0 {
+		t.Fatalf("the status was sent before the backoff passed: %+v", got)
+	}
+	clk.Step(time.Hour)
+	if err := <-done; err != nil {
+		t.Fatalf("after the backoff: %v", err)
+	}
+	if got := fake.Statuses("o/r"); len(got) != 1 {
+		t.Errorf("statuses %+v, want 1", got)
 	}
 }

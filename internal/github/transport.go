@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"k8s.io/utils/clock"
 )
 
 // etagCache makes GETs conditional: it remembers each response's ETag and body, sends
@@ -96,8 +98,7 @@ type retrier struct {
 	retries int
 	backoff time.Duration
 	maxWait time.Duration
-	now     func() time.Time
-	sleep   func(context.Context, time.Duration) error
+	clock   clock.Clock
 	onRetry func(reason string)
 }
 
@@ -143,7 +144,7 @@ func (r *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 		if r.onRetry != nil {
 			r.onRetry(reason)
 		}
-		if err := r.sleep(req.Context(), wait); err != nil {
+		if err := sleep(req.Context(), r.clock, wait); err != nil {
 			return nil, err
 		}
 		if reason != "rate limited" {
@@ -161,7 +162,7 @@ func (r *retrier) rateLimitWait(resp *http.Response) (time.Duration, bool) {
 	}
 	if resp.Header.Get("X-RateLimit-Remaining") == "0" {
 		if reset, err := strconv.ParseInt(resp.Header.Get("X-RateLimit-Reset"), 10, 64); err == nil {
-			d := time.Unix(reset, 0).Sub(r.now())
+			d := time.Unix(reset, 0).Sub(r.clock.Now())
 			return max(d, 0) + time.Second, true
 		}
 		return r.backoff, true
@@ -169,13 +170,14 @@ func (r *retrier) rateLimitWait(resp *http.Response) (time.Duration, bool) {
 	return 0, false
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
+// sleep waits d on clk, or until ctx ends.
+func sleep(ctx context.Context, clk clock.Clock, d time.Duration) error {
+	t := clk.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-t.C:
+	case <-t.C():
 		return nil
 	}
 }

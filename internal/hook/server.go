@@ -14,12 +14,12 @@ import (
 	"net/http"
 	"regexp"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
 )
 
 // eventName is what GitHub's event names look like (pull_request, issue_comment, ...).
@@ -31,17 +31,23 @@ const MaxBody = 25 << 20
 // Handler acts on one event.
 type Handler func(ctx context.Context, eventType, delivery string, payload []byte) error
 
-// Server is Hook's HTTP side.
+// Server is Hook's HTTP side. It logs through the logger of Run's context, and hands each
+// handler a context derived from Run's: the same logger, with the event and delivery as values.
 type Server struct {
 	Secrets *Secrets
 	Handle  Handler
-	Log     logr.Logger
 	// Workers bound the events handled at once (default 20); Queue is how many accepted events may
 	// wait (default 10000): when it is full Hook answers 503 and GitHub's delivery shows the
 	// failure, so nothing accepted is dropped.
 	Workers, Queue int
 	// Registry receives the metrics (default: a registry of its own, served at /metrics).
 	Registry *prometheus.Registry
+	// DrainTimeout is how long the events accepted before a stop may still run once Run's
+	// context ends (default 25 s, inside Kubernetes' default 30 s grace period); then their
+	// contexts are cancelled.
+	DrainTimeout time.Duration
+	// Clock times each event's handling and the drain; the real clock when nil.
+	Clock clock.Clock
 
 	once     sync.Once
 	queue    chan event
@@ -49,10 +55,11 @@ type Server struct {
 	webhooks *prometheus.CounterVec
 	handled  *prometheus.CounterVec
 	duration *prometheus.HistogramVec
-	// pending counts events accepted and not yet handled; closing refuses new ones once Run
-	// has started draining, so that the drain sees every accepted event.
-	pending atomic.Int64
-	closing atomic.Bool
+	// enqueue is held for reading while an event is put on the queue and for writing when the
+	// drain starts: once closing is set under it, the queue only shrinks, so the drain sees every
+	// accepted event without waiting for stragglers.
+	enqueue sync.RWMutex
+	closing bool
 }
 
 type event struct {
@@ -72,6 +79,12 @@ func (s *Server) init() {
 		if s.Registry == nil {
 			s.Registry = prometheus.NewRegistry()
 		}
+		if s.Clock == nil {
+			s.Clock = clock.RealClock{}
+		}
+		if s.DrainTimeout <= 0 {
+			s.DrainTimeout = 25 * time.Second
+		}
 		s.queue = make(chan event, s.Queue)
 		s.seen = newSeenSet(100000)
 		s.webhooks = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "prowl_hook_webhooks_total",
@@ -84,9 +97,13 @@ func (s *Server) init() {
 	})
 }
 
-// Run handles accepted events until ctx ends, then finishes those already accepted.
+// Run handles accepted events until ctx ends, then finishes those already accepted, cancelling
+// their contexts once DrainTimeout has passed.
 func (s *Server) Run(ctx context.Context) error {
 	s.init()
+	// Handlers keep ctx's values but not its end: what was accepted is finished after a stop.
+	handlers, stopHandlers := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopHandlers()
 	var wg sync.WaitGroup
 	for range s.Workers {
 		wg.Add(1)
@@ -97,38 +114,52 @@ func (s *Server) Run(ctx context.Context) error {
 				case <-ctx.Done():
 					return
 				case ev := <-s.queue:
-					s.handle(ev)
+					s.handle(handlers, ev)
 				}
 			}
 		}()
 	}
 	<-ctx.Done()
+	drain := s.Clock.NewTimer(s.DrainTimeout)
+	defer drain.Stop()
+	go func() {
+		select {
+		case <-drain.C():
+			ctrl.LoggerFrom(ctx).Info("drain timeout passed; cancelling the events still being handled", "drainTimeout", s.DrainTimeout)
+			stopHandlers()
+		case <-handlers.Done():
+		}
+	}()
 	wg.Wait()
 	// Drain what was accepted before the stop: nothing accepted is lost. New events are refused
 	// from here on (503), and the drain ends once every accepted one is handled.
-	s.closing.Store(true)
-	for s.pending.Load() > 0 {
+	s.enqueue.Lock()
+	s.closing = true
+	s.enqueue.Unlock()
+	for {
 		select {
 		case ev := <-s.queue:
-			s.handle(ev)
-		case <-time.After(10 * time.Millisecond): // one being enqueued right now
+			s.handle(handlers, ev)
+		default:
+			return nil
 		}
 	}
-	return nil
 }
 
-func (s *Server) handle(ev event) {
-	defer s.pending.Add(-1)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+// handle runs the handler on one event, with a context derived from ctx that carries the
+// event's logger and ends after five minutes at most.
+func (s *Server) handle(ctx context.Context, ev event) {
+	log := ctrl.LoggerFrom(ctx).WithValues("event", ev.eventType, "delivery", ev.delivery)
+	ctx, cancel := context.WithTimeout(ctrl.LoggerInto(ctx, log), 5*time.Minute)
 	defer cancel()
 	err := s.Handle(ctx, ev.eventType, ev.delivery, ev.payload)
 	outcome := "ok"
 	if err != nil {
 		outcome = "error"
-		s.Log.Error(err, "handling event", "event", ev.eventType, "delivery", ev.delivery)
+		log.Error(err, "handling event failed")
 	}
 	s.handled.WithLabelValues(ev.eventType, outcome).Inc()
-	s.duration.WithLabelValues(ev.eventType).Observe(time.Since(ev.accepted).Seconds())
+	s.duration.WithLabelValues(ev.eventType).Observe(s.Clock.Since(ev.accepted).Seconds())
 }
 
 // ServeHTTP serves POST /hook, GET /healthz and GET /metrics.
@@ -189,21 +220,10 @@ func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 		answer(http.StatusForbidden, "bad_signature", "403 Forbidden: missing X-Hub-Signature-256")
 		return
 	}
-	var head struct {
-		Repository struct {
-			FullName string `json:"full_name"`
-		} `json:"repository"`
-		Organization struct {
-			Login string `json:"login"`
-		} `json:"organization"`
-	}
-	if err := json.Unmarshal(body, &head); err != nil {
+	scope, err := secretScope(body)
+	if err != nil {
 		answer(http.StatusBadRequest, "bad_request", "400 Bad Request: the body is not JSON: "+err.Error())
 		return
-	}
-	scope := head.Repository.FullName
-	if scope == "" {
-		scope = head.Organization.Login
 	}
 	if !s.Secrets.Valid(scope, sig, body) {
 		answer(http.StatusForbidden, "bad_signature", "403 Forbidden: invalid X-Hub-Signature-256")
@@ -217,21 +237,60 @@ func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 		answer(http.StatusOK, "duplicate", "Delivery "+delivery+" was already received; not handled again.")
 		return
 	}
-	s.pending.Add(1)
-	if s.closing.Load() {
-		s.pending.Add(-1)
+	switch s.accept(event{eventType: eventType, delivery: delivery, payload: body, accepted: s.Clock.Now()}) {
+	case acceptedEvent:
+		answer(http.StatusOK, "accepted", "Event received. Have a nice day.")
+	case shuttingDown:
 		s.seen.remove(delivery) // not accepted: a redelivery may try again
 		answer(http.StatusServiceUnavailable, "shutting_down", "503 Service Unavailable: Hook is shutting down; redeliver later")
-		return
-	}
-	select {
-	case s.queue <- event{eventType: eventType, delivery: delivery, payload: body, accepted: time.Now()}:
-		answer(http.StatusOK, "accepted", "Event received. Have a nice day.")
-	default:
-		s.pending.Add(-1)
+	case queueFull:
 		s.seen.remove(delivery) // not accepted: a redelivery may try again
 		answer(http.StatusServiceUnavailable, "queue_full", "503 Service Unavailable: too many events waiting; redeliver later")
 	}
+}
+
+// acceptance is what became of an event offered to the queue.
+type acceptance int
+
+const (
+	acceptedEvent acceptance = iota
+	shuttingDown
+	queueFull
+)
+
+// accept puts ev on the queue unless the drain has started or the queue is full.
+func (s *Server) accept(ev event) acceptance {
+	s.enqueue.RLock()
+	defer s.enqueue.RUnlock()
+	if s.closing {
+		return shuttingDown
+	}
+	select {
+	case s.queue <- ev:
+		return acceptedEvent
+	default:
+		return queueFull
+	}
+}
+
+// secretScope is whose secret signs a payload: its repository ("org/repo"), else its
+// organization.
+func secretScope(body []byte) (string, error) {
+	var head struct {
+		Repository struct {
+			FullName string `json:"full_name"`
+		} `json:"repository"`
+		Organization struct {
+			Login string `json:"login"`
+		} `json:"organization"`
+	}
+	if err := json.Unmarshal(body, &head); err != nil {
+		return "", err
+	}
+	if head.Repository.FullName != "" {
+		return head.Repository.FullName, nil
+	}
+	return head.Organization.Login, nil
 }
 
 // seenSet remembers the last n delivery IDs.

@@ -15,6 +15,10 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
+	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
+	"k8s.io/apimachinery/pkg/util/wait"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/prowl-ci/prowl/internal/testutil"
 )
@@ -49,7 +53,7 @@ func start(t *testing.T, secrets string) (*httptest.Server, *recorded, *Server) 
 		t.Fatal(err)
 	}
 	rec := &recorded{}
-	srv := &Server{Secrets: s, Handle: rec.handle, Log: logr.Discard(), Workers: 4}
+	srv := &Server{Secrets: s, Handle: rec.handle, Workers: 4}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = srv.Run(ctx); close(done) }()
@@ -80,10 +84,9 @@ func post(t *testing.T, url, event, delivery, contentType, sig string, body []by
 
 func waitFor(t *testing.T, rec *recorded, n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for len(rec.list()) < n && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	_ = wait.PollUntilContextTimeout(context.Background(), 5*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		return len(rec.list()) >= n, nil
+	}) // the caller checks what was handled
 }
 
 func TestSignatures(t *testing.T) {
@@ -145,7 +148,7 @@ acme/special:
 
 func TestAnswers(t *testing.T) {
 	t.Parallel()
-	hs, rec, _ := start(t, "s3cret\n")
+	hs, rec, srv := start(t, "s3cret\n")
 	body := []byte(`{"zen":"Keep it logically awesome.","repository":{"full_name":"o/r"}}`)
 	sig := Signature([]byte("s3cret"), body)
 	resp, err := http.Get(hs.URL + "/hook")
@@ -175,8 +178,15 @@ func TestAnswers(t *testing.T) {
 			t.Errorf("%s: %d %s, want %d", tc.name, code, msg, tc.want)
 		}
 	}
+	// Only one event went on the queue (the redelivery and the ping did not), so once it is
+	// handled nothing more can be.
+	if q := promtestutil.ToFloat64(srv.webhooks.WithLabelValues("push", "accepted")); q != 1 {
+		t.Errorf("%v push events queued, want 1", q)
+	}
+	if d := promtestutil.ToFloat64(srv.webhooks.WithLabelValues("push", "duplicate")); d != 1 {
+		t.Errorf("%v push events answered as duplicates, want 1", d)
+	}
 	waitFor(t, rec, 1)
-	time.Sleep(50 * time.Millisecond)
 	if got := rec.list(); len(got) != 1 || got[0] != "push/d5" {
 		t.Errorf("handled %v: the redelivered push must be handled once, the ping not at all", got)
 	}
@@ -271,8 +281,9 @@ func TestShutdownDrains(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := &recorded{}
-	srv := &Server{Secrets: secrets, Log: logr.Discard(), Workers: 1, Handle: func(ctx context.Context, e, d string, p []byte) error {
-		time.Sleep(50 * time.Millisecond) // slower than they arrive: they queue
+	release := make(chan struct{})
+	srv := &Server{Secrets: secrets, Workers: 1, Handle: func(ctx context.Context, e, d string, p []byte) error {
+		<-release // held until the stop: the others queue behind it
 		return rec.handle(ctx, e, d, p)
 	}}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -287,6 +298,7 @@ func TestShutdownDrains(t *testing.T) {
 		}
 	}
 	cancel()
+	close(release)
 	select {
 	case <-stopped:
 	case <-time.After(10 * time.Second):
@@ -298,4 +310,62 @@ func TestShutdownDrains(t *testing.T) {
 	if code, _ := post(t, hs.URL, "push", "late", "application/json", Signature([]byte("s"), body), body); code != http.StatusServiceUnavailable {
 		t.Errorf("an event after the stop: %d, want 503", code)
 	}
+}
+
+// TestHandlerContext: a handler logs through the logger of Run's context, with the event and
+// delivery, and its context ends once the drain timeout passes after a stop.
+func TestHandlerContext(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "hmac")
+	if err := os.WriteFile(path, []byte("s"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	secrets, err := LoadSecrets(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var lines []string
+	log := funcr.New(func(prefix, args string) { mu.Lock(); defer mu.Unlock(); lines = append(lines, args) }, funcr.Options{})
+	clk := clocktesting.NewFakeClock(time.Unix(0, 0))
+	started, ended := make(chan struct{}), make(chan error, 1)
+	srv := &Server{Secrets: secrets, Workers: 1, Clock: clk, DrainTimeout: time.Minute, Handle: func(ctx context.Context, _, _ string, _ []byte) error {
+		logr.FromContextOrDiscard(ctx).Info("handling")
+		close(started)
+		<-ctx.Done()
+		ended <- ctx.Err()
+		return nil
+	}}
+	ctx, cancel := context.WithCancel(logr.NewContext(context.Background(), log))
+	stopped := make(chan struct{})
+	go func() { _ = srv.Run(ctx); close(stopped) }()
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	body := []byte(`{"repository":{"full_name":"o/r"}}`)
+	if code, msg := post(t, hs.URL, "push", "d1", "application/json", Signature([]byte("s"), body), body); code != 200 {
+		t.Fatalf("%d %s", code, msg)
+	}
+	<-started
+	mu.Lock()
+	got := strings.Join(lines, "\n")
+	mu.Unlock()
+	if !strings.Contains(got, `"event"="push"`) || !strings.Contains(got, `"delivery"="d1"`) || !strings.Contains(got, `"msg"="handling"`) {
+		t.Errorf("the handler's log lines %q lack Run's logger or the event's values", got)
+	}
+	cancel()
+	if err := wait.PollUntilContextTimeout(context.Background(), time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		return clk.HasWaiters(), nil
+	}); err != nil {
+		t.Fatal("the drain never started its timeout")
+	}
+	select {
+	case err := <-ended:
+		t.Fatalf("the handler's context ended (%v) at the stop, before the drain timeout", err)
+	default:
+	}
+	clk.Step(time.Minute)
+	if err := <-ended; err == nil {
+		t.Error("the handler's context did not end at the drain timeout")
+	}
+	<-stopped
 }

@@ -19,6 +19,7 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
+	"github.com/prowl-ci/prowl/internal/backoff"
 	"github.com/prowl-ci/prowl/internal/config"
 	"github.com/prowl-ci/prowl/internal/jobs"
 )
@@ -64,7 +65,8 @@ type Horologium struct {
 	Config  func() *config.Config
 	Lister  Lister
 	Creator Creator
-	Clock   clock.PassiveClock
+	// Clock decides what is due and times the create retries.
+	Clock clock.Clock
 	// NewName names new ProwJobs (tests fix it); a UUID by default.
 	NewName func() string
 
@@ -197,6 +199,11 @@ func latestFiring(p *config.Periodic, after, now time.Time) (time.Time, bool) {
 	}
 }
 
+// createBackoff retries a create for about 3 seconds.
+func createBackoff() wait.Backoff {
+	return wait.Backoff{Duration: 200 * time.Millisecond, Factor: 2, Steps: 4}
+}
+
 // create builds the ProwJob with the same builder as `prowl mkpj` and creates it, retrying
 // transient errors with backoff.
 func (h *Horologium) create(ctx context.Context, cfg *config.Config, p *config.Periodic) error {
@@ -206,9 +213,8 @@ func (h *Horologium) create(ctx context.Context, cfg *config.Config, p *config.P
 		b.NewName = h.NewName
 	}
 	pj := b.Periodic(p)
-	backoff := wait.Backoff{Duration: 200 * time.Millisecond, Factor: 2, Steps: 4}
 	var lastErr error
-	err := wait.ExponentialBackoffWithContext(ctx, backoff, func(ctx context.Context) (bool, error) {
+	err := backoff.Retry(ctx, h.Clock, createBackoff(), func(ctx context.Context) (bool, error) {
 		lastErr = h.Creator.Create(ctx, pj)
 		return lastErr == nil, nil
 	})

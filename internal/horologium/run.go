@@ -3,9 +3,7 @@ package horologium
 import (
 	"context"
 	"fmt"
-	"time"
 
-	"github.com/go-logr/logr"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -65,9 +63,9 @@ func (c APICreator) LatestLive(ctx context.Context, namespace, job string) (*pro
 // runner runs passes at start, on every tick and on every config change, while this replica
 // leads.
 type runner struct {
-	h       *Horologium
-	changes <-chan config.Delta
-	clock   clock.WithTicker
+	h            *Horologium
+	configDeltas <-chan config.Delta
+	clock        clock.WithTicker
 }
 
 // NeedLeaderElection keeps two replicas from both creating.
@@ -75,15 +73,15 @@ func (r *runner) NeedLeaderElection() bool { return true }
 
 // Start runs until ctx ends.
 func (r *runner) Start(ctx context.Context) error {
-	log := ctrl.Log.WithName("horologium")
-	ctx = logr.NewContext(ctx, log)
+	log := ctrl.LoggerFrom(ctx).WithName("horologium")
+	ctx = ctrl.LoggerInto(ctx, log)
 	pass := func(why string) {
-		start := time.Now()
+		start := r.clock.Now()
 		n, err := r.h.Pass(ctx)
 		if err != nil {
 			log.Error(err, "pass left periodics unstarted; the next pass retries them", "reason", why)
 		}
-		log.V(1).Info("pass", "reason", why, "created", n, "took", time.Since(start).String())
+		log.V(1).Info("pass", "reason", why, "created", n, "took", r.clock.Since(start).String())
 	}
 	pass("start")
 	tick := r.h.Config().Horologium.TickInterval.Duration
@@ -95,7 +93,7 @@ func (r *runner) Start(ctx context.Context) error {
 			return nil
 		case <-ticker.C():
 			pass("tick")
-		case d := <-r.changes:
+		case d := <-r.configDeltas:
 			log.Info("config changed", "added", len(d.Added), "removed", len(d.Removed), "changed", len(d.Changed))
 			pass("config change")
 		}
@@ -114,9 +112,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, agent *config.Agent, clk clock
 		Creator: APICreator{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()},
 		Clock:   clk,
 	}
-	changes := make(chan config.Delta, 16)
-	agent.Subscribe(changes)
-	if err := mgr.Add(&runner{h: h, changes: changes, clock: clk}); err != nil {
+	deltas := make(chan config.Delta, 16)
+	agent.Subscribe(deltas)
+	if err := mgr.Add(&runner{h: h, configDeltas: deltas, clock: clk}); err != nil {
 		return nil, err
 	}
 	return h, nil

@@ -32,7 +32,7 @@ import (
 
 // serveLogs starts the endpoint and returns its port; it stops when ctx ends.
 func (n *Node) serveLogs(ctx context.Context) (int, error) {
-	cert, err := selfSigned()
+	cert, err := selfSigned(n.clk().Now())
 	if err != nil {
 		return 0, err
 	}
@@ -116,7 +116,7 @@ func (n *Node) streamLog(w http.ResponseWriter, r *http.Request, uid types.UID, 
 		select {
 		case <-r.Context().Done():
 			return
-		case <-time.After(200 * time.Millisecond):
+		case <-n.clk().After(200 * time.Millisecond):
 		}
 	}
 }
@@ -183,16 +183,16 @@ func (l *limitWriter) Write(p []byte) (int, error) {
 }
 
 // selfSigned makes the endpoint's serving certificate for 127.0.0.1.
-func selfSigned() (tls.Certificate, error) {
+func selfSigned(now time.Time) (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, err
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		SerialNumber: big.NewInt(now.UnixNano()),
 		Subject:      pkix.Name{CommonName: "prowl-local-node"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().AddDate(10, 0, 0),
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.AddDate(10, 0, 0),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},

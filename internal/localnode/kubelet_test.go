@@ -1,6 +1,7 @@
 package localnode
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	clocktesting "k8s.io/utils/clock/testing"
 )
 
 func TestSeekLastLines(t *testing.T) {
@@ -50,7 +53,8 @@ func TestSeekLastLines(t *testing.T) {
 // and limitBytes cut the log as the kubelet does.
 func TestStreamLog(t *testing.T) {
 	t.Parallel()
-	n := &Node{Name: "test", DataDir: t.TempDir(), running: map[types.UID]*podRun{}}
+	clk := clocktesting.NewFakeClock(time.Unix(0, 0))
+	n := &Node{Name: "test", DataDir: t.TempDir(), running: map[types.UID]*podRun{}, Clock: clk}
 	uid := types.UID("pod-1")
 	p := n.logPath(uid, "test")
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -83,17 +87,20 @@ func TestStreamLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond)
+	waitForPoll(t, clk) // it has sent what there is and waits for more
 	_, _ = f.WriteString("four\n")
 	_ = f.Close()
+	clk.Step(200 * time.Millisecond)
+	waitForPoll(t, clk) // it has read "four" and, the container still running, waits again
 	select {
 	case got := <-done:
 		t.Fatalf("follow ended while the container ran: %q", got)
-	case <-time.After(500 * time.Millisecond):
+	default:
 	}
 	run.mu.Lock()
 	delete(run.procs, "test")
 	run.mu.Unlock()
+	clk.Step(200 * time.Millisecond)
 	select {
 	case got := <-done:
 		if got != "one\ntwo\nthree\nfour\n" {
@@ -108,4 +115,14 @@ func TestStreamLog(t *testing.T) {
 		t.Errorf("a container with no log: %d", rec.Code)
 	}
 
+}
+
+// waitForPoll waits until the log stream waits on the node's clock for its next poll.
+func waitForPoll(t *testing.T, clk *clocktesting.FakeClock) {
+	t.Helper()
+	if err := wait.PollUntilContextTimeout(context.Background(), time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		return clk.HasWaiters(), nil
+	}); err != nil {
+		t.Fatal("the log stream never waited for more")
+	}
 }

@@ -19,18 +19,18 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 )
 
-// Node runs the Pods of one namespace on this machine.
+// Node runs the Pods of one namespace on this machine. It logs through the logger of the
+// context it is given (the manager's, or RunOnce's).
 type Node struct {
 	Name      string
 	Namespace string
@@ -42,15 +42,14 @@ type Node struct {
 	Utilities string
 	// Self is the prowl binary, re-run as `prowl localnode-exec` to set up a container's mounts.
 	Self string
-	// Log receives what the node does; discarded when unset.
-	Log logr.Logger
 	// Stream, when set, also receives the test container's output.
 	Stream io.Writer
+	// Clock times status timestamps, grace periods and active deadlines; the real clock when nil.
+	Clock clock.WithTicker
 
 	mu       sync.Mutex
 	running  map[types.UID]*podRun
 	warned   sync.Once
-	log      logr.Logger
 	stopping atomic.Bool
 	// terminating holds the UIDs of deleted Pods being stopped.
 	terminating sync.Map
@@ -67,10 +66,6 @@ type podRun struct {
 // Setup registers the node's reconciler over the namespace's Pods.
 func (n *Node) Setup(mgr ctrl.Manager) error {
 	n.running = map[types.UID]*podRun{}
-	n.log = n.Log
-	if n.log.GetSink() == nil {
-		n.log = logr.Discard()
-	}
 	if err := mgr.Add(n); err != nil {
 		return err
 	}
@@ -82,54 +77,32 @@ func (n *Node) Setup(mgr ctrl.Manager) error {
 // NeedLeaderElection is false: a node runs whether or not its process leads.
 func (n *Node) NeedLeaderElection() bool { return false }
 
-// Start registers the Node and ends the Pods a previous run of this node left running: their
-// processes died with it, so none may stay Running forever. They fail with the DisruptionTarget
-// condition, as Pods of a lost node do, so Plank revives their jobs.
-func (n *Node) Start(ctx context.Context) error {
-	port, err := n.serveLogs(ctx)
-	if err != nil {
-		return err
+func (n *Node) clk() clock.WithTicker {
+	if n.Clock == nil {
+		return clock.RealClock{}
 	}
-	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n.Name, Labels: map[string]string{"kubernetes.io/hostname": n.Name}}}
-	if err := n.Client.Create(ctx, node); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("register node %s: %w", n.Name, err)
-	}
-	if err := n.Client.Get(ctx, client.ObjectKeyFromObject(node), node); err == nil {
-		node.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "ProwlLocalNode", LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}}
-		// Where the API server finds this node's log endpoint, for `kubectl logs`.
-		node.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}, {Type: corev1.NodeHostName, Address: "127.0.0.1"}}
-		node.Status.DaemonEndpoints.KubeletEndpoint.Port = int32(port)
-		_ = n.Client.Status().Update(ctx, node)
-	}
-	var pods corev1.PodList
-	if err := n.Client.List(ctx, &pods, client.InNamespace(n.Namespace)); err == nil {
-		for i := range pods.Items {
-			p := &pods.Items[i]
-			if p.Spec.NodeName == n.Name && (p.Status.Phase == corev1.PodRunning || p.Status.Phase == corev1.PodPending) && !n.isRunning(p.UID) {
-				// As for a lost node: the disruption condition tells Plank to revive the job.
-				n.setStatus(ctx, p, func(s *corev1.PodStatus) {
-					s.Phase, s.Reason, s.Message = corev1.PodFailed, "NodeRestarted", "The local node restarted while the Pod ran."
-					s.Conditions = append(s.Conditions, corev1.PodCondition{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue,
-						Reason: "NodeRestarted", Message: "The local node restarted while the Pod ran.", LastTransitionTime: metav1.Now()})
-				})
-			}
+	return n.Clock
+}
+
+// now is the node's time as an API timestamp.
+func (n *Node) now() metav1.Time { return metav1.NewTime(n.clk().Now()) }
+
+// errActiveDeadline is the cause of a Pod's context ending at its activeDeadlineSeconds.
+var errActiveDeadline = errors.New("active deadline exceeded")
+
+// withDeadline ends ctx, with errActiveDeadline as its cause, once d has passed on the node's
+// clock.
+func (n *Node) withDeadline(ctx context.Context, d time.Duration) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	t := n.clk().NewTimer(d)
+	go func() {
+		select {
+		case <-t.C():
+			cancel(errActiveDeadline)
+		case <-ctx.Done():
 		}
-	}
-	<-ctx.Done()
-	// Pods stopped by this node's own shutdown keep their status: on the next start they are
-	// failed as disrupted, and their jobs revived, rather than failed for the kill.
-	n.stopping.Store(true)
-	n.mu.Lock()
-	runs := make([]*podRun, 0, len(n.running))
-	for _, r := range n.running {
-		runs = append(runs, r)
-	}
-	n.mu.Unlock()
-	for _, r := range runs {
-		r.cancel()
-		<-r.done
-	}
-	return nil
+	}()
+	return ctx, func() { t.Stop(); cancel(context.Canceled) }
 }
 
 func (n *Node) isRunning(uid types.UID) bool {
@@ -139,52 +112,10 @@ func (n *Node) isRunning(uid types.UID) bool {
 	return ok
 }
 
-// Reconcile binds an unscheduled Pod, starts a bound one, and stops and removes a deleted one.
-func (n *Node) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	pod := &corev1.Pod{}
-	if err := n.Client.Get(ctx, req.NamespacedName, pod); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	switch {
-	case pod.DeletionTimestamp != nil:
-		if !n.isRunning(pod.UID) {
-			return ctrl.Result{}, n.remove(ctx, pod)
-		}
-		// Stopping takes up to the grace period: it must not hold up the Pods behind it.
-		if _, already := n.terminating.LoadOrStore(pod.UID, true); !already {
-			go func() {
-				defer n.terminating.Delete(pod.UID)
-				n.stop(pod)
-				if err := n.remove(context.Background(), pod); err != nil {
-					n.log.Error(err, "remove deleted pod", "pod", pod.Name)
-				}
-			}()
-		}
-		return ctrl.Result{}, nil
-	case pod.Spec.NodeName == "":
-		binding := &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID}, Target: corev1.ObjectReference{Kind: "Node", Name: n.Name}}
-		if err := n.Client.SubResource("binding").Create(ctx, pod, binding); err != nil && !apierrors.IsConflict(err) {
-			return ctrl.Result{}, fmt.Errorf("bind pod %s: %w", pod.Name, err)
-		}
-		n.bound.Store(pod.UID, time.Now())
-		return ctrl.Result{}, nil
-	case pod.Spec.NodeName == n.Name && (pod.Status.Phase == "" || pod.Status.Phase == corev1.PodPending) && !n.isRunning(pod.UID):
-		n.warned.Do(func() {
-			logr.FromContextOrDiscard(ctx).Info("the local node does not pull images: containers run on this machine's filesystem")
-		})
-		n.start(pod.DeepCopy())
-	}
-	return ctrl.Result{}, nil
-}
-
-// remove confirms a deleted Pod's deletion, as the kubelet does once its containers are gone.
-func (n *Node) remove(ctx context.Context, pod *corev1.Pod) error {
-	zero := int64(0)
-	return client.IgnoreNotFound(n.Client.Delete(ctx, pod, &client.DeleteOptions{GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &pod.UID}}))
-}
-
-func (n *Node) start(pod *corev1.Pod) {
-	ctx, cancel := context.WithCancel(context.Background())
+// start runs pod in the background, with ctx's logger but not its end: the run outlives the
+// reconcile that started it and ends with the node or the Pod.
+func (n *Node) start(ctx context.Context, pod *corev1.Pod) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	r := &podRun{cancel: cancel, done: make(chan struct{}), procs: map[string]*os.Process{}}
 	n.mu.Lock()
 	n.running[pod.UID] = r
@@ -192,7 +123,7 @@ func (n *Node) start(pod *corev1.Pod) {
 	go func() {
 		defer close(r.done)
 		defer n.bound.Delete(pod.UID)
-		n.run(logr.NewContext(ctx, n.log), r, pod)
+		n.run(ctx, r, pod)
 	}()
 }
 
@@ -211,7 +142,7 @@ func (n *Node) stop(pod *corev1.Pod) {
 	r.signal(syscall.SIGTERM)
 	select {
 	case <-r.done:
-	case <-time.After(grace):
+	case <-n.clk().After(grace):
 		r.signal(syscall.SIGKILL)
 		r.cancel()
 		<-r.done
@@ -234,20 +165,20 @@ func (n *Node) run(ctx context.Context, r *podRun, pod *corev1.Pod) corev1.PodPh
 		n.mu.Unlock()
 	}()
 	dir := filepath.Join(n.DataDir, "pods", string(pod.UID))
-	started := metav1.Now()
+	started := n.now()
 	if d := pod.Spec.ActiveDeadlineSeconds; d != nil {
 		// Past its deadline the Pod's processes are killed and it fails, as the kubelet does.
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, started.Add(time.Duration(*d)*time.Second))
-		defer cancel()
+		var stop func()
+		ctx, stop = n.withDeadline(ctx, time.Duration(*d)*time.Second)
+		defer stop()
 	}
-	deadlineExceeded := func() bool { return errors.Is(ctx.Err(), context.DeadlineExceeded) }
+	deadlineExceeded := func() bool { return errors.Is(context.Cause(ctx), errActiveDeadline) }
 	volumes, err := n.volumes(ctx, pod, dir)
 	if err != nil {
-		n.setStatus(context.Background(), pod, func(s *corev1.PodStatus) {
+		n.setStatus(context.WithoutCancel(ctx), pod, func(s *corev1.PodStatus) {
 			s.Phase, s.Reason, s.Message, s.StartTime = corev1.PodFailed, "VolumeError", err.Error(), &started
 		})
-		n.log.Error(err, "cannot make the Pod's volumes", "pod", pod.Name)
+		ctrl.LoggerFrom(ctx).Error(err, "cannot make the Pod's volumes", "pod", pod.Name)
 		return corev1.PodFailed
 	}
 	n.setStatus(ctx, pod, func(s *corev1.PodStatus) {
@@ -259,7 +190,7 @@ func (n *Node) run(ctx context.Context, r *podRun, pod *corev1.Pod) corev1.PodPh
 		st := n.runContainer(ctx, r, pod, c, volumes, dir)
 		initStatuses = append(initStatuses, st)
 		if st.State.Terminated.ExitCode != 0 {
-			n.setStatus(context.Background(), pod, func(s *corev1.PodStatus) {
+			n.setStatus(context.WithoutCancel(ctx), pod, func(s *corev1.PodStatus) {
 				s.Phase, s.InitContainerStatuses = corev1.PodFailed, initStatuses
 				if deadlineExceeded() {
 					s.Reason, s.Message = "DeadlineExceeded", "Pod was active on the node longer than the specified deadline"
@@ -289,7 +220,7 @@ func (n *Node) run(ctx context.Context, r *podRun, pod *corev1.Pod) corev1.PodPh
 	if deadlineExceeded() {
 		phase = corev1.PodFailed
 	}
-	n.setStatus(context.Background(), pod, func(s *corev1.PodStatus) {
+	n.setStatus(context.WithoutCancel(ctx), pod, func(s *corev1.PodStatus) {
 		s.Phase, s.ContainerStatuses = phase, statuses
 		if deadlineExceeded() {
 			s.Reason, s.Message = "DeadlineExceeded", "Pod was active on the node longer than the specified deadline"
@@ -305,12 +236,6 @@ func (n *Node) RunOnce(ctx context.Context, pod *corev1.Pod) corev1.PodPhase {
 	if pod.UID == "" {
 		pod.UID = types.UID(pod.Name) // no API server gave it one; its files go under this name
 	}
-	if n.log.GetSink() == nil {
-		n.log = n.Log
-		if n.log.GetSink() == nil {
-			n.log = logr.Discard()
-		}
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	r := &podRun{cancel: cancel, done: make(chan struct{}), procs: map[string]*os.Process{}}
@@ -319,10 +244,10 @@ func (n *Node) RunOnce(ctx context.Context, pod *corev1.Pod) corev1.PodPhase {
 
 // runContainer runs one container to its end through the mount helper, its output to a log file.
 func (n *Node) runContainer(ctx context.Context, r *podRun, pod *corev1.Pod, c corev1.Container, volumes map[string]string, dir string) corev1.ContainerStatus {
-	started := metav1.Now()
+	started := n.now()
 	status := func(code int32, reason, message string) corev1.ContainerStatus {
 		return corev1.ContainerStatus{Name: c.Name, Image: c.Image, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
-			ExitCode: code, Reason: reason, Message: message, StartedAt: started, FinishedAt: metav1.Now()}}}
+			ExitCode: code, Reason: reason, Message: message, StartedAt: started, FinishedAt: n.now()}}}
 	}
 	argv := append(append([]string{}, c.Command...), c.Args...)
 	if len(argv) == 0 {
@@ -375,13 +300,24 @@ func (n *Node) runContainer(ctx context.Context, r *podRun, pod *corev1.Pod, c c
 	if t, ok := n.bound.Load(pod.UID); ok && c.Name == "test" {
 		// What the node adds before a job's own command runs: binding to start, volumes, the init
 		// containers (initupload, place-entrypoint, clonerefs) and the mount helper.
-		logr.FromContextOrDiscard(ctx).Info("test container started", "pod", pod.Name, "sinceBoundMicros", time.Since(t.(time.Time)).Microseconds())
+		ctrl.LoggerFrom(ctx).Info("test container started", "pod", pod.Name, "sinceBoundMicros", n.clk().Since(t.(time.Time)).Microseconds())
 	}
+	code := waitProcess(ctx, r, c.Name, cmd)
+	reason := "Completed"
+	if code != 0 {
+		reason = "Error"
+	}
+	return status(code, reason, "")
+}
+
+// waitProcess waits for a started container's process to end, killing its process group when ctx ends
+// first, and returns its exit code (128 + the signal when a signal ended it).
+func waitProcess(ctx context.Context, r *podRun, name string, cmd *exec.Cmd) int32 {
 	waited := make(chan error, 1)
 	go func() {
 		err := cmd.Wait()
 		r.mu.Lock()
-		delete(r.procs, c.Name)
+		delete(r.procs, name)
 		r.mu.Unlock()
 		waited <- err
 	}()
@@ -393,7 +329,7 @@ func (n *Node) runContainer(ctx context.Context, r *podRun, pod *corev1.Pod, c c
 		werr = <-waited
 	}
 	r.mu.Lock()
-	delete(r.procs, c.Name)
+	delete(r.procs, name)
 	r.mu.Unlock()
 	code := int32(0)
 	if werr != nil {
@@ -406,32 +342,10 @@ func (n *Node) runContainer(ctx context.Context, r *podRun, pod *corev1.Pod, c c
 			}
 		}
 	}
-	reason := "Completed"
-	if code != 0 {
-		reason = "Error"
-	}
-	return status(code, reason, "")
+	return code
 }
 
 func fileExists(p string) bool {
 	info, err := os.Stat(p)
 	return err == nil && !info.IsDir()
-}
-
-// setStatus writes the Pod's status as the kubelet does, retrying conflicts with a fresh read.
-func (n *Node) setStatus(ctx context.Context, pod *corev1.Pod, mutate func(*corev1.PodStatus)) {
-	if n.Client == nil || n.stopping.Load() {
-		return // prowl run has no API server; a stopping node leaves its Pods for the next start
-	}
-	for range 5 {
-		current := &corev1.Pod{}
-		if err := n.Client.Get(ctx, client.ObjectKeyFromObject(pod), current); err != nil {
-			return
-		}
-		mutate(&current.Status)
-		err := n.Client.Status().Update(ctx, current)
-		if err == nil || !apierrors.IsConflict(err) {
-			return
-		}
-	}
 }

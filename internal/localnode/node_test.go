@@ -12,6 +12,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/prowl-ci/prowl/internal/testutil"
 )
@@ -84,13 +86,25 @@ func TestRunOnceFailuresAndDeadline(t *testing.T) {
 	deadline := int64(1)
 	slow := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "s"}, Spec: corev1.PodSpec{ActiveDeadlineSeconds: &deadline,
 		Containers: []corev1.Container{{Name: "test", Command: []string{"sleep", "60"}}}}}
-	start := time.Now()
-	if phase := n.RunOnce(context.Background(), slow); phase != corev1.PodFailed {
-		t.Errorf("past activeDeadlineSeconds: phase %s", phase)
+	clk := clocktesting.NewFakeClock(time.Unix(0, 0))
+	n.Clock = clk
+	phase := make(chan corev1.PodPhase, 1)
+	go func() { phase <- n.RunOnce(context.Background(), slow) }()
+	if err := wait.PollUntilContextTimeout(context.Background(), time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		return clk.HasWaiters(), nil
+	}); err != nil {
+		t.Fatal("the Pod's active deadline was never set on the node's clock")
 	}
-	if time.Since(start) > 30*time.Second {
-		t.Error("the Pod ran on past its deadline")
+	clk.Step(time.Second) // the deadline passes; sleep 60 has 59 s to go
+	select {
+	case p := <-phase:
+		if p != corev1.PodFailed {
+			t.Errorf("past activeDeadlineSeconds: phase %s", p)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the Pod ran on past its deadline")
 	}
+	n.Clock = nil
 	noCommand := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "n"}, Spec: corev1.PodSpec{
 		Containers: []corev1.Container{{Name: "test", Image: "alpine"}}}}
 	if phase := n.RunOnce(context.Background(), noCommand); phase != corev1.PodFailed {

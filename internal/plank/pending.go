@@ -35,115 +35,98 @@ func (r *Reconciler) timeouts(pj *prowv1.ProwJob) (unscheduled, pending, running
 // syncPending follows the Pod: a finished Pod finishes the job; an evicted or vanished one is
 // recreated while revivals remain; one past a deadline is stopped. Otherwise it requeues at the
 // next deadline.
-func (r *Reconciler) syncPending(ctx context.Context, pj *prowv1.ProwJob) (ctrl.Result, error) {
-	log := logr.FromContextOrDiscard(ctx)
+func (r *Reconciler) syncPending(ctx context.Context, pj *prowv1.ProwJob) (outcome, error) {
 	c, ok := r.cluster(pj)
 	if !ok {
-		r.finish(pj, prowv1.ErrorState, fmt.Sprintf("Build cluster %q is not known to Plank.", pj.Spec.Cluster))
-		return ctrl.Result{}, nil
+		return r.unknownCluster(pj)
 	}
 	pod := &corev1.Pod{}
 	err := c.Get(ctx, client.ObjectKey{Namespace: pj.Spec.Namespace, Name: pj.Status.PodName}, pod)
 	if apierrors.IsNotFound(err) {
-		return r.revive(pj, "The Pod disappeared")
+		return r.revive(ctx, pj, "The Pod disappeared", "%[1]s and plank.max_revivals (%[2]d) is used up.", false), nil
 	}
 	if err != nil {
-		return ctrl.Result{}, fmt.Errorf("get pod %s: %w", pj.Status.PodName, err)
+		return outcome{}, fmt.Errorf("get pod %s: %w", pj.Status.PodName, err)
 	}
 	if pod.DeletionTimestamp != nil {
 		// Someone is deleting it; its disappearance requeues the job.
-		return ctrl.Result{}, nil
+		return outcome{}, nil
 	}
-	maxRevivals := r.Config().Plank.Revivals()
 	switch {
 	case disrupted(pod):
 		if pj.Spec.ErrorOnEviction {
 			r.finish(pj, prowv1.ErrorState, "The Pod was evicted or its node lost, and the job sets error_on_eviction.")
-			deletePodAfterPatch(ctx)
-			return ctrl.Result{}, nil
+			return outcome{deletePod: true}, nil
 		}
-		if pj.Status.PodRevivalCount >= maxRevivals {
-			r.finish(pj, prowv1.ErrorState, fmt.Sprintf("The Pod was evicted or its node lost %d times; plank.max_revivals is %d.", pj.Status.PodRevivalCount+1, maxRevivals))
-			deletePodAfterPatch(ctx)
-			return ctrl.Result{}, nil
-		}
-		log.Info("pod disrupted; recreating it", "revival", pj.Status.PodRevivalCount+1)
-		pj.Status.PodRevivalCount++
-		pj.Status.State, pj.Status.PendingTime = prowv1.TriggeredState, nil
-		pj.Status.Description = fmt.Sprintf("The Pod was evicted or its node lost; recreating it (revival %d of %d).", pj.Status.PodRevivalCount, maxRevivals)
-		deletePodAfterPatch(ctx)
-		return ctrl.Result{}, nil
+		return r.revive(ctx, pj, "The Pod was evicted or its node lost", "%[1]s %[3]d times; plank.max_revivals is %[2]d.", true), nil
 	case pod.Status.Phase == corev1.PodSucceeded:
 		if code, name := failedContainer(pod); code != 0 {
 			r.finish(pj, prowv1.FailureState, fmt.Sprintf("Job failed: container %s exited %d.", name, code))
 		} else {
 			r.finish(pj, prowv1.SuccessState, "Job succeeded.")
 		}
-		return ctrl.Result{}, nil
+		return outcome{}, nil
 	case pod.Status.Phase == corev1.PodFailed:
 		if name := oomKilled(pod); name != "" {
 			r.finish(pj, prowv1.ErrorState, fmt.Sprintf("Container %s ran out of memory (OOMKilled).", name))
-			return ctrl.Result{}, nil
+			return outcome{}, nil
 		}
 		if code, name := failedContainer(pod); code != 0 {
 			r.finish(pj, prowv1.FailureState, fmt.Sprintf("Job failed: container %s exited %d.", name, code))
 		} else {
 			r.finish(pj, prowv1.FailureState, "Job failed: "+podReason(pod))
 		}
-		return ctrl.Result{}, nil
+		return outcome{}, nil
 	}
-	return r.checkDeadlines(ctx, c, pj, pod)
+	return r.checkDeadlines(pj, pod), nil
 }
 
-// revive recreates a Pod that is gone while revivals remain: the job goes back to triggered with
-// its build ID, and the next reconcile creates the Pod again.
-func (r *Reconciler) revive(pj *prowv1.ProwJob, what string) (ctrl.Result, error) {
+// revive recreates a Pod that is gone or disrupted while revivals remain: the job goes back to
+// triggered with its build ID, and the next reconcile creates the Pod again. Past
+// plank.max_revivals the job ends in error, described by usedUp (a format of what, the maximum
+// and the count of losses). deletePod says whether what is left of the Pod must go first.
+func (r *Reconciler) revive(ctx context.Context, pj *prowv1.ProwJob, what, usedUp string, deletePod bool) outcome {
 	maxRevivals := r.Config().Plank.Revivals()
 	if pj.Status.PodRevivalCount >= maxRevivals {
-		r.finish(pj, prowv1.ErrorState, fmt.Sprintf("%s and plank.max_revivals (%d) is used up.", what, maxRevivals))
-		return ctrl.Result{}, nil
+		r.finish(pj, prowv1.ErrorState, fmt.Sprintf(usedUp, what, maxRevivals, pj.Status.PodRevivalCount+1))
+		return outcome{deletePod: deletePod}
 	}
 	pj.Status.PodRevivalCount++
+	logr.FromContextOrDiscard(ctx).Info("recreating the Pod", "reason", what, "revival", pj.Status.PodRevivalCount)
 	pj.Status.State, pj.Status.PendingTime = prowv1.TriggeredState, nil
 	pj.Status.Description = fmt.Sprintf("%s; recreating it (revival %d of %d).", what, pj.Status.PodRevivalCount, maxRevivals)
-	return ctrl.Result{}, nil
+	return outcome{deletePod: deletePod}
 }
 
 // checkDeadlines ends a Pod stuck unscheduled, pending or running too long, or requeues at the
 // next deadline.
-func (r *Reconciler) checkDeadlines(ctx context.Context, c client.Client, pj *prowv1.ProwJob, pod *corev1.Pod) (ctrl.Result, error) {
+func (r *Reconciler) checkDeadlines(pj *prowv1.ProwJob, pod *corev1.Pod) outcome {
 	unscheduled, pending, running := r.timeouts(pj)
 	now := r.Clock.Now()
 	created := pod.CreationTimestamp.Time
 	var deadline time.Time
+	var state prowv1.ProwJobState
+	var description string
 	switch {
 	case pod.Status.Phase == corev1.PodPending && !scheduled(pod):
-		deadline = created.Add(unscheduled)
-		if !now.Before(deadline) {
-			r.finish(pj, prowv1.ErrorState, fmt.Sprintf("The Pod was not scheduled within %v (pod_unscheduled_timeout).", unscheduled))
-			deletePodAfterPatch(ctx)
-			return ctrl.Result{}, nil
-		}
+		deadline, state = created.Add(unscheduled), prowv1.ErrorState
+		description = fmt.Sprintf("The Pod was not scheduled within %v (pod_unscheduled_timeout).", unscheduled)
 	case pod.Status.Phase == corev1.PodPending:
-		deadline = created.Add(pending)
-		if !now.Before(deadline) {
-			r.finish(pj, prowv1.ErrorState, fmt.Sprintf("The Pod did not start running within %v (pod_pending_timeout).", pending))
-			deletePodAfterPatch(ctx)
-			return ctrl.Result{}, nil
-		}
+		deadline, state = created.Add(pending), prowv1.ErrorState
+		description = fmt.Sprintf("The Pod did not start running within %v (pod_pending_timeout).", pending)
 	default:
 		startedAt := created
 		if pod.Status.StartTime != nil {
 			startedAt = pod.Status.StartTime.Time
 		}
-		deadline = startedAt.Add(running)
-		if !now.Before(deadline) {
-			r.finish(pj, prowv1.AbortedState, fmt.Sprintf("The Pod ran longer than %v (pod_running_timeout).", running))
-			deletePodAfterPatch(ctx)
-			return ctrl.Result{}, nil
-		}
+		deadline, state = startedAt.Add(running), prowv1.AbortedState
+		description = fmt.Sprintf("The Pod ran longer than %v (pod_running_timeout).", running)
 	}
-	return ctrl.Result{RequeueAfter: deadline.Sub(now)}, nil
+	if !now.Before(deadline) {
+		r.finish(pj, state, description)
+		return outcome{deletePod: true}
+	}
+	return outcome{Result: ctrl.Result{RequeueAfter: deadline.Sub(now)}}
 }
 
 func scheduled(pod *corev1.Pod) bool {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -141,11 +140,12 @@ func (h *harness) waitState(name string, s prowv1.ProwJobState) *prowv1.ProwJob 
 	return h.waitFor(name, string(s), func(pj *prowv1.ProwJob) bool { return pj.Status.State == s })
 }
 
-// poke reconciles a ProwJob now, as a requeue at a deadline would once the fake clock moved.
+// poke reconciles a ProwJob now, as a requeue at a deadline would once the fake clock moved. A
+// reconcile error fails the test: a conflict with the manager's own reconcile is a quiet requeue.
 func (h *harness) poke(name string) {
 	h.t.Helper()
-	if _, err := h.r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKey{Namespace: h.ns, Name: name}}); err != nil && !apierrors.IsConflict(err) {
-		h.t.Logf("reconcile %s: %v", name, err)
+	if _, err := h.r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKey{Namespace: h.ns, Name: name}}); err != nil {
+		h.t.Fatalf("reconcile %s: %v", name, err)
 	}
 }
 
@@ -240,13 +240,13 @@ func TestAbortedByAnyone(t *testing.T) {
 }
 
 // TestCapacityInCreationOrder: a job with max_concurrency 1 runs its ProwJobs one at a time, in
-// the order they were created.
+// the order they were created (creationTimestamp has one-second resolution; within a second the
+// names, c0 < c1 < c2, decide, as TestEarlier checks).
 func TestCapacityInCreationOrder(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, "")
 	for i := range 3 {
 		h.create(fmt.Sprintf("c%d", i), func(pj *prowv1.ProwJob) { pj.Spec.Job, pj.Spec.MaxConcurrency = "limited", 1 })
-		time.Sleep(1100 * time.Millisecond) // creationTimestamp has one-second resolution
 	}
 	h.waitState("c0", prowv1.PendingState)
 	for _, n := range []string{"c1", "c2"} {
@@ -268,8 +268,7 @@ func TestCapacityInCreationOrder(t *testing.T) {
 func TestJobQueueAndGlobalLimit(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, "  max_concurrency: 2\n  job_queue_capacities:\n    gpu: 1\n")
-	h.create("q1", func(pj *prowv1.ProwJob) { pj.Spec.JobQueueName = "gpu" })
-	time.Sleep(1100 * time.Millisecond)
+	h.create("q1", func(pj *prowv1.ProwJob) { pj.Spec.JobQueueName = "gpu" }) // ahead of q2, by time or by name
 	h.create("q2", func(pj *prowv1.ProwJob) { pj.Spec.JobQueueName = "gpu" })
 	h.create("free", nil)
 	h.waitState("q1", prowv1.PendingState)
@@ -296,13 +295,13 @@ func TestAbortSupersededPresubmits(t *testing.T) {
 			pj.Spec.Refs = &prowv1.Refs{Org: "o", Repo: "r", BaseRef: "main", Pulls: []prowv1.Pull{{Number: 7, Author: "a", SHA: sha}}}
 		}
 	}
+	// Created in the same second or not, "old" is the earlier: by time, else by name.
 	h.create("old", presubmit("aaa"))
 	h.waitState("old", prowv1.PendingState)
-	time.Sleep(1100 * time.Millisecond)
-	h.create("new", presubmit("bbb"))
-	h.waitState("new", prowv1.PendingState)
+	h.create("push2", presubmit("bbb"))
+	h.waitState("push2", prowv1.PendingState)
 	old := h.waitFor("old", "aborted and complete", func(pj *prowv1.ProwJob) bool { return pj.Complete() })
-	if old.Status.State != prowv1.AbortedState || old.Status.Description != "Aborted: superseded by new." {
+	if old.Status.State != prowv1.AbortedState || old.Status.Description != "Aborted: superseded by push2." {
 		t.Errorf("old: %+v", old.Status)
 	}
 }
@@ -362,6 +361,18 @@ func TestRequeueAtDeadline(t *testing.T) {
 	}
 	if res.RequeueAfter != 3*time.Minute {
 		t.Errorf("RequeueAfter %v, want 3m (the unscheduled deadline)", res.RequeueAfter)
+	}
+	// The reconcile's duration is measured on the clock that moved, so it is never negative.
+	families, err := ctrlmetrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == "prowl_plank_reconcile_seconds" {
+			if sum := f.GetMetric()[0].GetHistogram().GetSampleSum(); sum < 0 {
+				t.Errorf("prowl_plank_reconcile_seconds sums to %v: a duration was measured across two clocks", sum)
+			}
+		}
 	}
 }
 
@@ -453,4 +464,29 @@ func TestLeaderElection(t *testing.T) {
 	firstCancel()
 	h.create("after", nil)
 	h.waitState("after", prowv1.PendingState)
+}
+
+// TestEarlier: ProwJobs start in creation order; the name decides only within the same second
+// (creationTimestamp's resolution), so an earlier job with a later name still goes first.
+func TestEarlier(t *testing.T) {
+	t.Parallel()
+	at := func(name string, sec int64) prowv1.ProwJob {
+		return prowv1.ProwJob{ObjectMeta: metav1.ObjectMeta{Name: name, CreationTimestamp: metav1.Unix(sec, 0)}}
+	}
+	zLate, aLater, bSame := at("z", 100), at("a", 101), at("b", 100)
+	if !earlier(&zLate, &aLater) || earlier(&aLater, &zLate) {
+		t.Error("creation time must decide before the name")
+	}
+	if !earlier(&bSame, &zLate) || earlier(&zLate, &bSame) {
+		t.Error("within a second the name decides")
+	}
+	pending := at("p", 200)
+	pending.Status.State = prowv1.PendingState
+	others := []prowv1.ProwJob{zLate, aLater, bSame, pending}
+	if n := ahead(&aLater, others); n != 3 {
+		t.Errorf("%d jobs ahead of a (z and b earlier, p pending), want 3", n)
+	}
+	if n := ahead(&bSame, others); n != 1 {
+		t.Errorf("%d jobs ahead of b (p pending), want 1", n)
+	}
 }

@@ -21,8 +21,6 @@ import (
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/config"
-	"github.com/prowl-ci/prowl/internal/decorate"
-	"github.com/prowl-ci/prowl/internal/jobs"
 )
 
 // BuildIDs hands out build IDs.
@@ -39,10 +37,21 @@ type Reconciler struct {
 	BuildIDs      BuildIDs
 }
 
-// Reconcile drives one ProwJob one step.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
+// outcome is what a state's sync decided: when to come back, and whether the job's Pod goes
+// once the new status is stored.
+type outcome struct {
+	ctrl.Result
+	// deletePod: the Pod goes only once the state that explains it is stored. Were it deleted
+	// first and the status write lost, the next reconcile would take the Pod for vanished and
+	// revive it.
+	deletePod bool
+}
+
+// Reconcile drives one ProwJob one step: get it (ignoring not-found), keep a copy, run the sync
+// of its state, store the status once, and then delete the Pod when the sync asked.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	start := r.Clock.Now()
-	defer func() { reconcileSeconds.Observe(time.Since(start).Seconds()) }()
+	defer func() { reconcileSeconds.Observe(r.Clock.Since(start).Seconds()) }()
 	pj := &prowv1.ProwJob{}
 	if err := r.Client.Get(ctx, req.NamespacedName, pj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -53,30 +62,45 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	log := logr.FromContextOrDiscard(ctx).WithValues("prowjob", pj.Name, "job", pj.Spec.Job)
 	ctx = logr.NewContext(ctx, log)
 	base := pj.DeepCopy()
-	after := &afterPatch{}
-	ctx = context.WithValue(ctx, afterPatchKey{}, after)
-	defer func() {
-		if patchErr := r.patchStatus(ctx, base, pj); patchErr != nil {
-			err = errors.Join(err, patchErr)
-			return
+	out, err := r.sync(ctx, pj)
+	if patchErr := r.patchStatus(ctx, base, pj); apierrors.IsConflict(patchErr) {
+		// Someone wrote the job meanwhile: its update event brings it back, read afresh.
+		log.V(1).Info("status changed meanwhile; reconciling again", "reason", patchErr.Error())
+		return requeueSoon(out.Result), nil
+	} else if patchErr != nil {
+		return out.Result, errors.Join(err, patchErr)
+	}
+	if out.deletePod {
+		if c, ok := r.cluster(pj); ok {
+			err = errors.Join(err, r.deletePod(ctx, c, pj))
 		}
-		// The Pod goes only once the state that explains it is stored: were it deleted first and
-		// the status write lost, the next reconcile would take the Pod for vanished and revive it.
-		if after.deletePod {
-			if c, ok := r.cluster(pj); ok {
-				err = errors.Join(err, r.deletePod(ctx, c, pj))
-			}
-		}
-	}()
+	}
+	return out.Result, err
+}
+
+// sync dispatches on the job's state to one method per state.
+func (r *Reconciler) sync(ctx context.Context, pj *prowv1.ProwJob) (outcome, error) {
 	switch pj.Status.State {
 	case "", prowv1.TriggeredState:
 		return r.syncTriggered(ctx, pj)
 	case prowv1.PendingState:
 		return r.syncPending(ctx, pj)
 	case prowv1.AbortedState:
-		return r.syncAborted(ctx, pj)
+		return r.syncAborted(pj)
 	}
-	return ctrl.Result{}, nil
+	return outcome{}, nil
+}
+
+// conflictRequeue is when a ProwJob whose write met a newer version comes back at the latest,
+// should its update event be missed.
+const conflictRequeue = time.Second
+
+// requeueSoon is res, due back within conflictRequeue.
+func requeueSoon(res ctrl.Result) ctrl.Result {
+	if res.RequeueAfter == 0 || res.RequeueAfter > conflictRequeue {
+		res.RequeueAfter = conflictRequeue
+	}
+	return res
 }
 
 // patchStatus writes status through the subresource when it changed. The optimistic lock turns a
@@ -109,92 +133,11 @@ func (r *Reconciler) cluster(pj *prowv1.ProwJob) (client.Client, bool) {
 	return c, ok
 }
 
-// syncTriggered sets startTime where the API server dropped it, aborts the presubmits this one
-// supersedes, waits for capacity, and creates the Pod; it stops early, requeued, when over
-// capacity, and ends the job in error when the Pod can never be created.
-func (r *Reconciler) syncTriggered(ctx context.Context, pj *prowv1.ProwJob) (ctrl.Result, error) {
-	if pj.Status.State == "" {
-		pj.Status.State = prowv1.TriggeredState
-	}
-	if pj.Status.StartTime.IsZero() {
-		pj.Status.StartTime = pj.CreationTimestamp
-	}
-	if pj.Spec.Type == prowv1.PresubmitJob {
-		if err := r.abortSuperseded(ctx, pj); err != nil {
-			return ctrl.Result{}, err
-		}
-	}
-	if ok, why, err := r.hasCapacity(ctx, pj); err != nil {
-		return ctrl.Result{}, err
-	} else if !ok {
-		logr.FromContextOrDiscard(ctx).V(1).Info("waiting for capacity", "reason", why)
-		pj.Status.Description = "Waiting: " + why
-		// A finishing job of the same limit requeues this one; the fallback covers missed events.
-		return ctrl.Result{RequeueAfter: time.Minute}, nil
-	}
-	c, ok := r.cluster(pj)
-	if !ok {
-		r.finish(pj, prowv1.ErrorState, fmt.Sprintf("Build cluster %q is not known to Plank; known: %v.", pj.Spec.Cluster, keys(r.BuildClusters)))
-		return ctrl.Result{}, reconcile.TerminalError(errors.New(pj.Status.Description))
-	}
-	buildID := pj.Status.BuildID
-	if buildID == "" {
-		buildID = r.BuildIDs.Next()
-	}
-	pod, err := decorate.Pod(pj, buildID)
-	if err != nil {
-		r.finish(pj, prowv1.ErrorState, fmt.Sprintf("Cannot make the Pod: %v", err))
-		return ctrl.Result{}, reconcile.TerminalError(err)
-	}
-	created := true
-	if err := c.Create(ctx, pod); err != nil {
-		switch {
-		case apierrors.IsAlreadyExists(err):
-			// Created before a restart, or a moment ago: adopt it, and its build ID.
-			existing := &corev1.Pod{}
-			if err := c.Get(ctx, client.ObjectKeyFromObject(pod), existing); err != nil {
-				return ctrl.Result{}, fmt.Errorf("get existing pod %s: %w", pod.Name, err)
-			}
-			if existing.DeletionTimestamp != nil {
-				// The old Pod of a revival is still terminating; its deletion requeues us.
-				return ctrl.Result{RequeueAfter: 5 * time.Second}, nil
-			}
-			if id := existing.Labels[prowv1.BuildIDLabel]; id != "" {
-				buildID = id
-			}
-			created = false
-		case apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || apierrors.IsForbidden(err) || apierrors.IsRequestEntityTooLargeError(err):
-			r.finish(pj, prowv1.ErrorState, fmt.Sprintf("The API server refused the Pod: %v", err))
-			return ctrl.Result{}, reconcile.TerminalError(err)
-		default:
-			return ctrl.Result{}, fmt.Errorf("create pod %s: %w", pod.Name, err)
-		}
-	}
-	if created {
-		podCreateSeconds.Observe(r.Clock.Since(pj.CreationTimestamp.Time).Seconds())
-	}
-	now := metav1.NewTime(r.Clock.Now())
-	pj.Status.State, pj.Status.PendingTime = prowv1.PendingState, &now
-	pj.Status.BuildID, pj.Status.PodName = buildID, pod.Name
-	pj.Status.Description = "Job triggered."
-	if url, err := jobs.JobURL(&r.Config().Plank, pj); err == nil {
-		pj.Status.URL = url
-	} else {
-		logr.FromContextOrDiscard(ctx).Error(err, "no job URL")
-	}
-	return ctrl.Result{}, nil
-}
-
-// afterPatch is what a reconcile does once its status write succeeded.
-type afterPatch struct{ deletePod bool }
-
-type afterPatchKey struct{}
-
-// deletePodAfterPatch asks for the job's Pod to be deleted once the new status is stored.
-func deletePodAfterPatch(ctx context.Context) {
-	if a, ok := ctx.Value(afterPatchKey{}).(*afterPatch); ok {
-		a.deletePod = true
-	}
+// unknownCluster ends a job whose spec.cluster names no build cluster of Plank's: in error, for
+// good (a TerminalError), whatever state it was in.
+func (r *Reconciler) unknownCluster(pj *prowv1.ProwJob) (outcome, error) {
+	r.finish(pj, prowv1.ErrorState, fmt.Sprintf("Build cluster %q is not known to Plank; known: %v.", pj.Spec.Cluster, keys(r.BuildClusters)))
+	return outcome{}, reconcile.TerminalError(errors.New(pj.Status.Description))
 }
 
 func keys[V any](m map[string]V) []string {
@@ -205,15 +148,14 @@ func keys[V any](m map[string]V) []string {
 	return out
 }
 
-// syncAborted deletes the Pod of a job someone aborted and completes it.
-func (r *Reconciler) syncAborted(ctx context.Context, pj *prowv1.ProwJob) (ctrl.Result, error) {
-	deletePodAfterPatch(ctx)
+// syncAborted completes a job someone aborted; its Pod goes once that is stored.
+func (r *Reconciler) syncAborted(pj *prowv1.ProwJob) (outcome, error) {
 	description := pj.Status.Description
 	if description == "" || description == "Job triggered." {
 		description = "Job aborted."
 	}
 	r.finish(pj, prowv1.AbortedState, description)
-	return ctrl.Result{}, nil
+	return outcome{deletePod: true}, nil
 }
 
 func (r *Reconciler) deletePod(ctx context.Context, c client.Client, pj *prowv1.ProwJob) error {

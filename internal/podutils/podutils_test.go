@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/decorate"
@@ -74,7 +75,7 @@ func TestFourUtilitiesInOrder(t *testing.T) {
 		}
 	}
 	ctx := context.Background()
-	now := func() time.Time { return time.Unix(1700000000, 0) }
+	now := clocktesting.NewFakeClock(time.Unix(1700000000, 0))
 	var spec downwardapi.JobSpec
 	load(pod.Spec.Containers[0], downwardapi.JobSpecEnv, &spec)
 

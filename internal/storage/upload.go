@@ -14,6 +14,7 @@ import (
 
 	"gocloud.dev/blob"
 	"golang.org/x/sync/errgroup"
+	"k8s.io/utils/clock"
 )
 
 // Source opens the content of one object; it is called again for each retry.
@@ -61,10 +62,16 @@ type Retrying struct {
 	Writer   Writer
 	Attempts int
 	Backoff  time.Duration
+	// Clock times the backoff; the real clock when nil.
+	Clock clock.Clock
 }
 
 // Write writes, retrying; the error names the key and every attempt's failure.
 func (r Retrying) Write(ctx context.Context, key string, src Source, contentType string) error {
+	clk := r.Clock
+	if clk == nil {
+		clk = clock.RealClock{}
+	}
 	var errs []error
 	wait := r.Backoff
 	for attempt := 1; attempt <= max(r.Attempts, 1); attempt++ {
@@ -79,7 +86,7 @@ func (r Retrying) Write(ctx context.Context, key string, src Source, contentType
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("upload %s: %w", key, errors.Join(append(errs, ctx.Err())...))
-		case <-time.After(wait):
+		case <-clk.After(wait):
 		}
 		wait *= 2
 	}

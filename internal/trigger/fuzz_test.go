@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-logr/logr"
-
 	"github.com/prowl-ci/prowl/internal/hook"
 )
 
@@ -40,7 +38,7 @@ func FuzzWebhook(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	srv := &hook.Server{Secrets: secrets, Log: logr.Discard(), Handle: h.trig.Handle}
+	srv := &hook.Server{Secrets: secrets, Handle: h.trig.Handle}
 	f.Fuzz(func(t *testing.T, event string, body []byte) {
 		req := httptest.NewRequest(http.MethodPost, "/hook", bytes.NewReader(body))
 		req.Header.Set("X-GitHub-Event", event)

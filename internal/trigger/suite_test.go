@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/util/wait"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -149,12 +150,12 @@ func newHarness(t testing.TB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.trig = &Trigger{GitHub: ghc, Client: env.Client, Config: func() *config.Config { return h.cfg }, Plugins: func() *plugins.Config { return pc }, Log: logr.Discard()}
+	h.trig = &Trigger{GitHub: ghc, Client: env.Client, Config: func() *config.Config { return h.cfg }, Plugins: func() *plugins.Config { return pc }}
 	secrets, err := hook.LoadSecrets(secretPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &hook.Server{Secrets: secrets, Log: logr.Discard(), Handle: func(ctx context.Context, eventType, delivery string, payload []byte) error {
+	srv := &hook.Server{Secrets: secrets, Handle: func(ctx context.Context, eventType, delivery string, payload []byte) error {
 		err := h.trig.Handle(ctx, eventType, delivery, payload)
 		h.mu.Lock()
 		h.handled[delivery] = err
@@ -195,18 +196,17 @@ func (h *harness) sendAs(event, delivery string, payload []byte) error {
 	if resp.StatusCode != http.StatusOK {
 		h.t.Fatalf("hook answered %d", resp.StatusCode)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	var handled error
+	if err := wait.PollUntilContextTimeout(context.Background(), 5*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
 		h.mu.Lock()
+		defer h.mu.Unlock()
 		err, ok := h.handled[delivery]
-		h.mu.Unlock()
-		if ok {
-			return err
-		}
-		time.Sleep(5 * time.Millisecond)
+		handled = err
+		return ok, nil
+	}); err != nil {
+		h.t.Fatalf("delivery %s was not handled", delivery)
 	}
-	h.t.Fatalf("delivery %s was not handled", delivery)
-	return nil
+	return handled
 }
 
 func (h *harness) prowJobs() []prowv1.ProwJob {

@@ -1,9 +1,10 @@
+// Package entrypoint is the code behind the entrypoint pod utility, which runs the test command,
+// tees its output, enforces the timeout and records the exit code. It imports only the standard
+// library, its options package and wrapper: the binary is copied into every job's Pod.
 package entrypoint
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,66 +12,27 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/prowl-ci/prowl/internal/podutils/entrypointoptions"
 	"github.com/prowl-ci/prowl/internal/podutils/flagjson"
-)
-
-// Exit codes the entrypoint records besides the command's own, as Prow's.
-const (
-	// InternalErrorCode is recorded when the command could not start, timed out, or the
-	// entrypoint itself failed.
-	InternalErrorCode = 127
-	// AbortedErrorCode is recorded when the entrypoint was told to stop (SIGINT or SIGTERM).
-	AbortedErrorCode = 130
+	"github.com/prowl-ci/prowl/internal/podutils/wrapper"
 )
 
 // DefaultCopyDestination is where --copy-mode-only puts the binary when given no path.
 const DefaultCopyDestination = "/tools/entrypoint"
 
-// Decode reads options from JSON, naming the key that is wrong (the caller names the source).
-func Decode(data string) (*Options, error) {
-	o := &Options{}
-	dec := json.NewDecoder(strings.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(o); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return nil, fmt.Errorf("key %q: cannot use a JSON %s as %s", te.Field, te.Value, te.Type)
-		}
-		return nil, err
-	}
-	return o, o.Validate()
-}
-
-// Validate checks that the options can run.
-func (o *Options) Validate() error {
-	switch {
-	case o.Options == nil || len(o.Args) == 0:
-		return errors.New(`key "args": no command to run`)
-	case o.ProcessLog == "":
-		return errors.New(`key "process_log" is required`)
-	case o.MarkerFile == "":
-		return errors.New(`key "marker_file" is required`)
-	case o.Timeout < 0 || o.GracePeriod < 0:
-		return errors.New(`keys "timeout" and "grace_period" must not be negative`)
-	}
-	return nil
-}
-
-// Run runs the command and returns the code the entrypoint exits with. It writes that code to the
+// Run runs o's command and returns the code the entrypoint exits with. It writes that code to the
 // marker file in every case. stdout receives the command's output as it also goes to the process
 // log. The command stops at the timeout, or when ctx ends (the entrypoint's own SIGINT or SIGTERM):
 // it gets SIGINT, then SIGKILL after the grace period.
-func (o *Options) Run(ctx context.Context, stdout io.Writer) int {
-	code := o.run(ctx, stdout)
-	if err := writeMarker(o.MarkerFile, code); err != nil {
+func Run(ctx context.Context, o *entrypointoptions.Options, stdout io.Writer) int {
+	code := run(ctx, o, stdout)
+	if err := wrapper.WriteMarker(o.MarkerFile, code); err != nil {
 		fmt.Fprintf(os.Stderr, "entrypoint: %v\n", err)
 		if code == 0 {
-			code = InternalErrorCode
+			code = wrapper.InternalErrorCode
 		}
 	}
 	if o.AlwaysZero {
@@ -79,27 +41,27 @@ func (o *Options) Run(ctx context.Context, stdout io.Writer) int {
 	return code
 }
 
-func (o *Options) run(ctx context.Context, stdout io.Writer) int {
+func run(ctx context.Context, o *entrypointoptions.Options, stdout io.Writer) int {
 	if o.PreviousMarker != "" {
 		if code, err := waitForMarker(ctx, o.PreviousMarker); err != nil || code != 0 {
 			fmt.Fprintf(stdout, "entrypoint: previous step did not pass (%v, code %d); not running\n", err, code)
-			return InternalErrorCode
+			return wrapper.InternalErrorCode
 		}
 	}
 	if o.ArtifactDir != "" {
 		if err := os.MkdirAll(o.ArtifactDir, 0o755); err != nil {
 			fmt.Fprintf(stdout, "entrypoint: create artifact dir: %v\n", err)
-			return InternalErrorCode
+			return wrapper.InternalErrorCode
 		}
 	}
 	if err := os.MkdirAll(filepath.Dir(o.ProcessLog), 0o755); err != nil {
 		fmt.Fprintf(stdout, "entrypoint: create process log dir: %v\n", err)
-		return InternalErrorCode
+		return wrapper.InternalErrorCode
 	}
 	log, err := os.Create(o.ProcessLog)
 	if err != nil {
 		fmt.Fprintf(stdout, "entrypoint: open process log: %v\n", err)
-		return InternalErrorCode
+		return wrapper.InternalErrorCode
 	}
 	defer log.Close()
 	out := io.MultiWriter(stdout, log)
@@ -110,7 +72,7 @@ func (o *Options) run(ctx context.Context, stdout io.Writer) int {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(out, "entrypoint: could not start %q: %v\n", o.Args[0], err)
-		return InternalErrorCode
+		return wrapper.InternalErrorCode
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -126,18 +88,18 @@ func (o *Options) run(ctx context.Context, stdout io.Writer) int {
 		return exitCode(err, out)
 	case <-timeout:
 		fmt.Fprintf(out, "entrypoint: process did not finish before its %v timeout\n", o.Timeout)
-		_ = o.stop(cmd, done, out)
-		return InternalErrorCode
+		_ = stop(o, cmd, done, out)
+		return wrapper.InternalErrorCode
 	case <-ctx.Done():
 		fmt.Fprintln(out, "entrypoint: interrupted; stopping the process")
-		_ = o.stop(cmd, done, out)
-		return AbortedErrorCode
+		_ = stop(o, cmd, done, out)
+		return wrapper.AbortedErrorCode
 	}
 }
 
 // stop sends the process group SIGINT and, if it has not exited after the grace period, SIGKILL.
 // It returns the process's wait error, which an interrupted process's exit makes moot.
-func (o *Options) stop(cmd *exec.Cmd, done <-chan error, out io.Writer) error {
+func stop(o *entrypointoptions.Options, cmd *exec.Cmd, done <-chan error, out io.Writer) error {
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
 	grace := time.NewTimer(o.GracePeriod)
 	defer grace.Stop()
@@ -163,42 +125,14 @@ func exitCode(err error, out io.Writer) int {
 		return ee.ExitCode()
 	}
 	fmt.Fprintf(out, "entrypoint: waiting for the process: %v\n", err)
-	return InternalErrorCode
-}
-
-// writeMarker writes code to path atomically: a reader sees no file or the whole code.
-func writeMarker(path string, code int) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("write marker: %w", err)
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(strconv.Itoa(code)), 0o644); err != nil {
-		return fmt.Errorf("write marker: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write marker: %w", err)
-	}
-	return nil
-}
-
-// ReadMarker reads the exit code in a marker file.
-func ReadMarker(path string) (int, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return 0, err
-	}
-	code, err := strconv.Atoi(string(bytes.TrimSpace(raw)))
-	if err != nil {
-		return 0, fmt.Errorf("marker %s holds %q, not an exit code", path, raw)
-	}
-	return code, nil
+	return wrapper.InternalErrorCode
 }
 
 func waitForMarker(ctx context.Context, path string) (int, error) {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	for {
-		if code, err := ReadMarker(path); err == nil {
+		if code, err := wrapper.ReadMarker(path); err == nil {
 			return code, nil
 		}
 		select {
@@ -252,20 +186,20 @@ func Main(args []string) int {
 		}
 		return 0
 	}
-	raw, source, err := flagjson.Resolve(args, OptionsEnv)
+	raw, source, err := flagjson.Resolve(args, entrypointoptions.OptionsEnv)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "entrypoint: %v\n", err)
-		return InternalErrorCode
+		return wrapper.InternalErrorCode
 	}
-	o, err := Decode(raw)
+	o, err := entrypointoptions.Decode(raw)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "entrypoint: %s: %v\n", source, err)
 		if o != nil && o.Options != nil && o.MarkerFile != "" {
-			_ = writeMarker(o.MarkerFile, InternalErrorCode)
+			_ = wrapper.WriteMarker(o.MarkerFile, wrapper.InternalErrorCode)
 		}
-		return InternalErrorCode
+		return wrapper.InternalErrorCode
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return o.Run(ctx, os.Stdout)
+	return Run(ctx, o, os.Stdout)
 }

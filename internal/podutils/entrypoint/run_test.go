@@ -12,22 +12,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prowl-ci/prowl/internal/podutils/entrypointoptions"
 	"github.com/prowl-ci/prowl/internal/podutils/wrapper"
 	"github.com/prowl-ci/prowl/internal/testutil"
 )
 
-func options(t *testing.T, args ...string) *Options {
+func options(t *testing.T, args ...string) *entrypointoptions.Options {
 	t.Helper()
 	dir := t.TempDir()
-	return &Options{
+	return &entrypointoptions.Options{
 		Timeout: time.Minute, GracePeriod: time.Second, ArtifactDir: filepath.Join(dir, "artifacts"),
 		Options: &wrapper.Options{Args: args, ProcessLog: filepath.Join(dir, "process-log.txt"), MarkerFile: filepath.Join(dir, "marker-file.txt")},
 	}
 }
 
-func marker(t *testing.T, o *Options) int {
+func marker(t *testing.T, o *entrypointoptions.Options) int {
 	t.Helper()
-	code, err := ReadMarker(o.MarkerFile)
+	code, err := wrapper.ReadMarker(o.MarkerFile)
 	if err != nil {
 		t.Fatalf("marker: %v", err)
 	}
@@ -43,13 +44,13 @@ func TestExitCodes(t *testing.T) {
 	}{
 		{"success", []string{"true"}, 0},
 		{"failure", []string{"sh", "-c", "exit 3"}, 3},
-		{"cannot start", []string{"/no/such/command"}, InternalErrorCode},
+		{"cannot start", []string{"/no/such/command"}, wrapper.InternalErrorCode},
 		{"killed by a signal", []string{"sh", "-c", "kill -9 $$"}, 128 + 9},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			o := options(t, tc.args...)
-			if got := o.Run(context.Background(), &bytes.Buffer{}); got != tc.want {
+			if got := Run(context.Background(), o, &bytes.Buffer{}); got != tc.want {
 				t.Errorf("Run = %d, want %d", got, tc.want)
 			}
 			if got := marker(t, o); got != tc.want {
@@ -66,7 +67,7 @@ func TestOutputGoesBothWays(t *testing.T) {
 	t.Parallel()
 	o := options(t, "sh", "-c", "echo out; echo err >&2")
 	var stdout bytes.Buffer
-	if code := o.Run(context.Background(), &stdout); code != 0 {
+	if code := Run(context.Background(), o, &stdout); code != 0 {
 		t.Fatalf("code %d", code)
 	}
 	log, err := os.ReadFile(o.ProcessLog)
@@ -87,22 +88,22 @@ func TestTimeoutInterruptsThenKills(t *testing.T) {
 	stubborn := options(t, "sh", "-c", `trap "echo ignoring INT" INT; while :; do sleep 0.05; done`)
 	stubborn.Timeout, stubborn.GracePeriod = 300*time.Millisecond, 300*time.Millisecond
 	var out bytes.Buffer
-	if code := stubborn.Run(context.Background(), &out); code != InternalErrorCode {
-		t.Errorf("code %d, want %d", code, InternalErrorCode)
+	if code := Run(context.Background(), stubborn, &out); code != wrapper.InternalErrorCode {
+		t.Errorf("code %d, want %d", code, wrapper.InternalErrorCode)
 	}
 	for _, want := range []string{"did not finish before its 300ms timeout", "ignoring INT", "killing it"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
-	if marker(t, stubborn) != InternalErrorCode {
+	if marker(t, stubborn) != wrapper.InternalErrorCode {
 		t.Error("marker is not 127")
 	}
 
 	polite := options(t, "sh", "-c", `trap "echo cleaning up; exit 0" INT; while :; do sleep 0.05; done`)
 	polite.Timeout, polite.GracePeriod = 300*time.Millisecond, time.Minute
 	out.Reset()
-	if code := polite.Run(context.Background(), &out); code != InternalErrorCode || strings.Contains(out.String(), "killing") || !strings.Contains(out.String(), "cleaning up") {
+	if code := Run(context.Background(), polite, &out); code != wrapper.InternalErrorCode || strings.Contains(out.String(), "killing") || !strings.Contains(out.String(), "cleaning up") {
 		t.Errorf("code %d, output:\n%s", code, out.String())
 	}
 }
@@ -116,29 +117,11 @@ func TestMarkerWrittenWhenLogDirUnwritable(t *testing.T) {
 		t.Fatal(err)
 	}
 	o.ProcessLog = filepath.Join(blocker, "process-log.txt") // a file cannot hold a directory
-	if code := o.Run(context.Background(), &bytes.Buffer{}); code != InternalErrorCode {
-		t.Errorf("code %d, want %d", code, InternalErrorCode)
+	if code := Run(context.Background(), o, &bytes.Buffer{}); code != wrapper.InternalErrorCode {
+		t.Errorf("code %d, want %d", code, wrapper.InternalErrorCode)
 	}
-	if marker(t, o) != InternalErrorCode {
+	if marker(t, o) != wrapper.InternalErrorCode {
 		t.Error("marker is not 127")
-	}
-}
-
-func TestDecodeNamesTheKey(t *testing.T) {
-	t.Parallel()
-	for raw, want := range map[string]string{
-		`{"timeout":"1h","args":["x"],"process_log":"p","marker_file":"m"}`: `key "timeout"`,
-		`{"args":["x"],"process_log":"p","marker_file":"m","bogus":1}`:      `unknown field "bogus"`,
-		`{"args":[],"process_log":"p","marker_file":"m"}`:                   `key "args"`,
-		`{"args":["x"],"marker_file":"m"}`:                                  `key "process_log"`,
-	} {
-		if _, err := Decode(raw); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("Decode(%s) = %v, want an error naming %s", raw, err, want)
-		}
-	}
-	o, err := Decode(`{"timeout":7200000000000,"grace_period":10000000000,"artifact_dir":"/logs/artifacts","args":["/bin/date"],"process_log":"/logs/process-log.txt","marker_file":"/logs/marker-file.txt","metadata_file":"/logs/artifacts/metadata.json"}`)
-	if err != nil || o.Timeout != 2*time.Hour || o.GracePeriod != 10*time.Second || o.Args[0] != "/bin/date" {
-		t.Errorf("seed's options: %+v %v", o, err)
 	}
 }
 
@@ -170,7 +153,7 @@ func TestBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(dest)
-	cmd.Env = append(os.Environ(), OptionsEnv+"="+string(raw))
+	cmd.Env = append(os.Environ(), entrypointoptions.OptionsEnv+"="+string(raw))
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	if err := cmd.Start(); err != nil {
@@ -187,19 +170,19 @@ func TestBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = cmd.Wait()
-	if cmd.ProcessState.ExitCode() != AbortedErrorCode {
-		t.Errorf("exit %v, want %d", err, AbortedErrorCode)
+	if cmd.ProcessState.ExitCode() != wrapper.AbortedErrorCode {
+		t.Errorf("exit %v, want %d", err, wrapper.AbortedErrorCode)
 	}
 	if !strings.Contains(out.String(), "got INT") {
 		t.Errorf("the command did not get SIGINT:\n%s", out.String())
 	}
-	if marker(t, o) != AbortedErrorCode {
+	if marker(t, o) != wrapper.AbortedErrorCode {
 		t.Error("marker is not 130")
 	}
 
 	missing := exec.Command(dest)
 	missing.Env = []string{}
-	if b, _ := missing.CombinedOutput(); missing.ProcessState.ExitCode() != InternalErrorCode || !strings.Contains(string(b), OptionsEnv) {
+	if b, _ := missing.CombinedOutput(); missing.ProcessState.ExitCode() != wrapper.InternalErrorCode || !strings.Contains(string(b), entrypointoptions.OptionsEnv) {
 		t.Errorf("without options: exit %d %s", missing.ProcessState.ExitCode(), b)
 	}
 }

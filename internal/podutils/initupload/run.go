@@ -10,7 +10,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"time"
+
+	"k8s.io/utils/clock"
 
 	"github.com/prowl-ci/prowl/internal/podutils/gcsupload"
 	"github.com/prowl-ci/prowl/internal/podutils/metadata"
@@ -21,8 +22,8 @@ import (
 // ErrCloneFailed means clonerefs recorded a failure: the run ends in initupload.
 var ErrCloneFailed = errors.New("cloning failed")
 
-// Run uploads what a run has when it starts. now gives the timestamps.
-func Run(ctx context.Context, o *options.InitUpload, t *gcsupload.Target, now func() time.Time) error {
+// Run uploads what a run has when it starts. clk gives the timestamps.
+func Run(ctx context.Context, o *options.InitUpload, t *gcsupload.Target, clk clock.PassiveClock) error {
 	var records []metadata.CloneRecord
 	if o.Log != "" {
 		raw, err := os.ReadFile(o.Log)
@@ -33,7 +34,7 @@ func Run(ctx context.Context, o *options.InitUpload, t *gcsupload.Target, now fu
 			return fmt.Errorf("clone records %s: %w", o.Log, err)
 		}
 	}
-	started, err := t.JSON("started.json", metadata.NewStarted(t.Spec, records, now().Unix()))
+	started, err := t.JSON("started.json", metadata.NewStarted(t.Spec, records, clk.Now().Unix()))
 	if err != nil {
 		return err
 	}
@@ -57,7 +58,7 @@ func Run(ctx context.Context, o *options.InitUpload, t *gcsupload.Target, now fu
 		}
 		uploads = append(uploads, t.Upload("clone-log.txt", storage.DataSource(log)), recordsUpload)
 		if failed {
-			ts, no := now().Unix(), false
+			ts, no := clk.Now().Unix(), false
 			finished, err := t.JSON("finished.json", metadata.Finished{Timestamp: &ts, Passed: &no, Result: metadata.ResultFailure, Revision: metadata.Revision(t.Spec, records)})
 			if err != nil {
 				return err

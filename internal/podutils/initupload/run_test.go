@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	clocktesting "k8s.io/utils/clock/testing"
+
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/downwardapi"
 	"github.com/prowl-ci/prowl/internal/podutils/gcsupload"
@@ -33,7 +35,7 @@ func TestCloneFailureEndsTheRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer target.Close()
-	err = Run(context.Background(), o, target, func() time.Time { return time.Unix(100, 0) })
+	err = Run(context.Background(), o, target, clocktesting.NewFakeClock(time.Unix(100, 0)))
 	if !errors.Is(err, ErrCloneFailed) {
 		t.Fatalf("Run = %v, want ErrCloneFailed", err)
 	}

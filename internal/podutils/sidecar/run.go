@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	"k8s.io/utils/clock"
 
-	"github.com/prowl-ci/prowl/internal/podutils/entrypoint"
 	"github.com/prowl-ci/prowl/internal/podutils/gcsupload"
 	"github.com/prowl-ci/prowl/internal/podutils/metadata"
 	"github.com/prowl-ci/prowl/internal/podutils/options"
@@ -24,26 +24,26 @@ import (
 
 // pollInterval is how often waiting checks the markers when file events do not come (a volume
 // whose changes inotify cannot see).
-var pollInterval = time.Second
+const pollInterval = time.Second
 
 // Run waits for every entry to finish, or for ctx to end (the sidecar's SIGTERM), then uploads the
 // run's results. It returns the process's exit code: 0 when everything was uploaded (and, with
-// entry_error, every entry passed).
-func Run(ctx context.Context, o *options.Sidecar, t *gcsupload.Target, now func() time.Time, log io.Writer) int {
+// entry_error, every entry passed). clk stamps finished.json and paces the marker polling.
+func Run(ctx context.Context, o *options.Sidecar, t *gcsupload.Target, clk clock.WithTicker, log io.Writer) int {
 	waitCtx := ctx
 	if o.IgnoreInterrupts {
 		waitCtx = context.WithoutCancel(ctx)
 	}
-	aborted := waitForMarkers(waitCtx, o.Entries, log) != nil
+	aborted := waitForMarkers(waitCtx, clk, o.Entries, log) != nil
 
 	passed, result := true, metadata.ResultSuccess
 	for _, e := range o.Entries {
-		code, err := entrypoint.ReadMarker(e.MarkerFile)
+		code, err := wrapper.ReadMarker(e.MarkerFile)
 		switch {
 		case err != nil:
 			fmt.Fprintf(log, "sidecar: no exit code for %s: %v\n", name(e), err)
 			passed = false
-		case code == entrypoint.AbortedErrorCode:
+		case code == wrapper.AbortedErrorCode:
 			aborted, passed = true, false
 		case code != 0:
 			passed = false
@@ -63,7 +63,7 @@ func Run(ctx context.Context, o *options.Sidecar, t *gcsupload.Target, now func(
 			return 1
 		}
 	}
-	uploads, err := uploadsFor(o, t, passed, result, now)
+	uploads, err := uploadsFor(o, t, passed, result, clk.Now())
 	if err != nil {
 		fmt.Fprintf(log, "sidecar: %v\n", err)
 		return 1
@@ -107,7 +107,7 @@ func name(e wrapper.Options) string {
 }
 
 // uploadsFor lists the run's files: each entry's log, the artifacts, and finished.json.
-func uploadsFor(o *options.Sidecar, t *gcsupload.Target, passed bool, result string, now func() time.Time) ([]storage.Upload, error) {
+func uploadsFor(o *options.Sidecar, t *gcsupload.Target, passed bool, result string, now time.Time) ([]storage.Upload, error) {
 	var uploads []storage.Upload
 	meta := map[string]any{}
 	for _, e := range o.Entries {
@@ -134,7 +134,7 @@ func uploadsFor(o *options.Sidecar, t *gcsupload.Target, passed bool, result str
 		}
 		uploads = append(uploads, files...)
 	}
-	ts := now().Unix()
+	ts := now.Unix()
 	finished := metadata.Finished{Timestamp: &ts, Passed: &passed, Result: result, Revision: metadata.Revision(t.Spec, nil)}
 	if len(meta) > 0 {
 		finished.Metadata = meta
@@ -187,7 +187,7 @@ func gather(item string, t *gcsupload.Target) ([]storage.Upload, error) {
 
 // waitForMarkers returns when every entry's marker exists, or with ctx's error. It watches the
 // markers' directories and polls as well.
-func waitForMarkers(ctx context.Context, entries []wrapper.Options, log io.Writer) error {
+func waitForMarkers(ctx context.Context, clk clock.WithTicker, entries []wrapper.Options, log io.Writer) error {
 	all := func() bool {
 		for _, e := range entries {
 			if _, err := os.Stat(e.MarkerFile); err != nil {
@@ -206,7 +206,7 @@ func waitForMarkers(ctx context.Context, entries []wrapper.Options, log io.Write
 	} else {
 		fmt.Fprintf(log, "sidecar: cannot watch for markers (%v); polling\n", err)
 	}
-	tick := time.NewTicker(pollInterval)
+	tick := clk.NewTicker(pollInterval)
 	defer tick.Stop()
 	for !all() {
 		select {
@@ -214,7 +214,7 @@ func waitForMarkers(ctx context.Context, entries []wrapper.Options, log io.Write
 			fmt.Fprintln(log, "sidecar: interrupted before the test finished; uploading what there is as ABORTED")
 			return ctx.Err()
 		case <-events:
-		case <-tick.C:
+		case <-tick.C():
 		}
 	}
 	return nil

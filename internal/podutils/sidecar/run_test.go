@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
+	clocktesting "k8s.io/utils/clock/testing"
+
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/downwardapi"
 	"github.com/prowl-ci/prowl/internal/podutils/gcsupload"
@@ -21,7 +24,25 @@ import (
 	"github.com/prowl-ci/prowl/internal/storage"
 )
 
-var fixedNow = func() time.Time { return time.Unix(1700000000, 0) }
+// fixedNow is a fake clock at the time finished.json must carry.
+func fixedNow() *clocktesting.FakeClock { return clocktesting.NewFakeClock(time.Unix(1700000000, 0)) }
+
+// notDoneWhileWaiting waits until Run waits on its clock for the markers (the event that proves
+// it looked and found them missing) and checks that it has not finished.
+func notDoneWhileWaiting(t *testing.T, clk *clocktesting.FakeClock, done <-chan int, what string) {
+	t.Helper()
+	if err := wait.PollUntilContextTimeout(context.Background(), time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		return clk.HasWaiters(), nil
+	}); err != nil {
+		t.Fatalf("%s: the sidecar never waited for the marker", what)
+	}
+	clk.Step(pollInterval) // a poll finds the marker still missing
+	select {
+	case <-done:
+		t.Fatalf("%s: the sidecar finished before the marker existed", what)
+	default:
+	}
+}
 
 type run struct {
 	logs, bucket string
@@ -96,7 +117,7 @@ func TestUploadsLogArtifactsAndFinished(t *testing.T) {
 	r.write(t, "artifacts/metadata.json", `{"version":"v1.2.3","links":{"a":"b"}}`)
 	r.write(t, "marker-file.txt", "0")
 	var log bytes.Buffer
-	if code := Run(context.Background(), r.o, r.t, fixedNow, &log); code != 0 {
+	if code := Run(context.Background(), r.o, r.t, fixedNow(), &log); code != 0 {
 		t.Fatalf("exit %d: %s", code, log.String())
 	}
 	if got := r.uploaded(t, "build-log.txt"); got != "it works\n" {
@@ -119,7 +140,7 @@ func TestSeveralContainers(t *testing.T) {
 	r.write(t, "lint-process-log.txt", "lint failed\n")
 	r.write(t, "unit-marker-file.txt", "0")
 	r.write(t, "lint-marker-file.txt", "1")
-	if code := Run(context.Background(), r.o, r.t, fixedNow, &bytes.Buffer{}); code != 0 {
+	if code := Run(context.Background(), r.o, r.t, fixedNow(), &bytes.Buffer{}); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 	if r.uploaded(t, "unit-build-log.txt") != "unit ok\n" || r.uploaded(t, "lint-build-log.txt") != "lint failed\n" {
@@ -129,7 +150,7 @@ func TestSeveralContainers(t *testing.T) {
 		t.Errorf("finished.json %+v, want FAILURE", f)
 	}
 	r.o.EntryError = true
-	if code := Run(context.Background(), r.o, r.t, fixedNow, &bytes.Buffer{}); code != 1 {
+	if code := Run(context.Background(), r.o, r.t, fixedNow(), &bytes.Buffer{}); code != 1 {
 		t.Errorf("entry_error with a failed entry: exit %d, want 1", code)
 	}
 }
@@ -139,13 +160,10 @@ func TestWaitsForMarkers(t *testing.T) {
 	t.Parallel()
 	r := newRun(t, "test")
 	r.write(t, "process-log.txt", "done\n")
-	done := make(chan int)
-	go func() { done <- Run(context.Background(), r.o, r.t, fixedNow, &bytes.Buffer{}) }()
-	select {
-	case <-done:
-		t.Fatal("the sidecar finished before the marker existed")
-	case <-time.After(200 * time.Millisecond):
-	}
+	done := make(chan int, 1)
+	clk := fixedNow()
+	go func() { done <- Run(context.Background(), r.o, r.t, clk, &bytes.Buffer{}) }()
+	notDoneWhileWaiting(t, clk, done, "no marker")
 	r.write(t, "marker-file.txt", "0")
 	if code := <-done; code != 0 {
 		t.Fatalf("exit %d", code)
@@ -161,7 +179,7 @@ func TestInterruptBeforeMarkersIsAborted(t *testing.T) {
 	r.write(t, "process-log.txt", "half way\n")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if code := Run(ctx, r.o, r.t, fixedNow, &bytes.Buffer{}); code != 0 {
+	if code := Run(ctx, r.o, r.t, fixedNow(), &bytes.Buffer{}); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 	if f := r.finished(t); *f.Passed || f.Result != "ABORTED" {
@@ -174,13 +192,10 @@ func TestInterruptBeforeMarkersIsAborted(t *testing.T) {
 	// With ignore_interrupts the sidecar keeps waiting for the test.
 	r2 := newRun(t, "test")
 	r2.o.IgnoreInterrupts = true
-	done := make(chan int)
-	go func() { done <- Run(ctx, r2.o, r2.t, fixedNow, &bytes.Buffer{}) }()
-	select {
-	case <-done:
-		t.Fatal("ignore_interrupts did not wait for the marker")
-	case <-time.After(200 * time.Millisecond):
-	}
+	done := make(chan int, 1)
+	clk := fixedNow()
+	go func() { done <- Run(ctx, r2.o, r2.t, clk, &bytes.Buffer{}) }()
+	notDoneWhileWaiting(t, clk, done, "ignore_interrupts")
 	r2.write(t, "marker-file.txt", "0")
 	<-done
 	if f := r2.finished(t); f.Result != "SUCCESS" {
@@ -209,12 +224,12 @@ func TestUploadFailureRetriedAndReported(t *testing.T) {
 	f.left.Store(1)
 	r.t.Writer = storage.Retrying{Writer: f, Attempts: 3}
 	var log bytes.Buffer
-	if code := Run(context.Background(), r.o, r.t, fixedNow, &log); code != 0 {
+	if code := Run(context.Background(), r.o, r.t, fixedNow(), &log); code != 0 {
 		t.Fatalf("a transient failure was not retried: exit %d %s", code, log.String())
 	}
 	f.left.Store(1000)
 	log.Reset()
-	if code := Run(context.Background(), r.o, r.t, fixedNow, &log); code != 1 || !strings.Contains(log.String(), "connection reset") {
+	if code := Run(context.Background(), r.o, r.t, fixedNow(), &log); code != 1 || !strings.Contains(log.String(), "connection reset") {
 		t.Errorf("a lasting failure: exit %d, log %q", code, log.String())
 	}
 }
