@@ -11,6 +11,7 @@ import (
 	"github.com/prowl-ci/prowl/internal/hook"
 	"github.com/prowl-ci/prowl/internal/local"
 	"github.com/prowl-ci/prowl/internal/manager"
+	"github.com/prowl-ci/prowl/internal/trigger"
 )
 
 func init() {
@@ -68,7 +69,8 @@ func newHookCommand(stdout, stderr io.Writer) *cobra.Command {
 			manager.WatchConfig(ctx, agent)
 			o := hf.options()
 			o.Addr = fmt.Sprintf(":%d", port)
-			o.GitHub, o.Client, o.Config, o.Plugins = ghc, kc, agent.Config, pl.Config
+			trig := &trigger.Trigger{GitHub: ghc, Client: kc, Config: agent.Config, Plugins: pl.Config, Log: logr.FromContextOrDiscard(ctx).WithName("trigger")}
+			o.Handle = trig.Handle
 			o.Ready = func(addr string) {
 				fmt.Fprintf(stdout, "hook listening on %s: point GitHub's webhook at http://HOST:%d/hook\n", addr, port)
 			}

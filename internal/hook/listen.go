@@ -9,12 +9,9 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	"k8s.io/utils/clock"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/prowl-ci/prowl/internal/config"
 	"github.com/prowl-ci/prowl/internal/plugins"
-	"github.com/prowl-ci/prowl/internal/trigger"
 )
 
 // Timeouts of the listener: a client must send its headers within readHeaderTimeout (a slow
@@ -27,7 +24,7 @@ const (
 // DefaultWorkers is how many events Hook handles at once unless told otherwise.
 const DefaultWorkers = 20
 
-// Options are what Hook needs to serve GitHub's webhooks with the trigger plugin.
+// Options are what Hook needs to serve GitHub's webhooks.
 type Options struct {
 	// Addr is where Hook listens (":8888"; port 0 picks a free one, which Ready receives).
 	Addr string
@@ -35,14 +32,9 @@ type Options struct {
 	HMACSecretFile string
 	// Workers bound the events handled at once (DefaultWorkers when 0).
 	Workers int
-	// GitHub, Client, Config and Plugins are the trigger plugin's: the GitHub API, the cluster
-	// ProwJobs are created in, the job config and the plugin config in force.
-	GitHub  trigger.GitHub
-	Client  client.Client
-	Config  func() *config.Config
-	Plugins func() *plugins.Config
-	// Clock is the trigger's (the real clock when nil).
-	Clock clock.PassiveClock
+	// Handle acts on each accepted event: the trigger plugin's Handle. (Hook does not build the
+	// trigger itself: trigger's tests sign their webhooks with this package.)
+	Handle Handler
 	// Ready, when not nil, receives the address once Hook listens.
 	Ready func(addr string)
 }
@@ -62,8 +54,7 @@ func (o Options) Run(ctx context.Context) error {
 	if workers == 0 {
 		workers = DefaultWorkers
 	}
-	trig := &trigger.Trigger{GitHub: o.GitHub, Client: o.Client, Config: o.Config, Plugins: o.Plugins, Clock: o.Clock, Log: log.WithName("trigger")}
-	srv := &Server{Secrets: secrets, Handle: trig.Handle, Log: log.WithName("hook"), Workers: workers}
+	srv := &Server{Secrets: secrets, Handle: o.Handle, Log: log.WithName("hook"), Workers: workers}
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		return fmt.Errorf("hook: listen on %s: %w (choose another address)", o.Addr, err)

@@ -9,10 +9,9 @@ import (
 	"testing"
 
 	"github.com/prowl-ci/prowl/internal/config"
-	"github.com/prowl-ci/prowl/internal/plugins"
 )
 
-// Options.Run listens, answers an unsigned webhook 403 and a signed one 200, and returns once its
+// Options.Run listens, answers an unsigned webhook 403 and a signed one 200 (and hands it on), and returns once its
 // context ends; without a secret file it refuses to start, naming the flag.
 func TestOptionsRun(t *testing.T) {
 	t.Parallel()
@@ -23,8 +22,11 @@ func TestOptionsRun(t *testing.T) {
 	if err := os.WriteFile(secret, []byte("s3cret"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c := &config.Config{}
-	o := Options{Addr: "127.0.0.1:0", HMACSecretFile: secret, Config: func() *config.Config { return c }, Plugins: plugins.Static(TriggerEverywhere(c)).Config}
+	handled := make(chan string, 1)
+	o := Options{Addr: "127.0.0.1:0", HMACSecretFile: secret, Handle: func(_ context.Context, eventType, _ string, _ []byte) error {
+		handled <- eventType
+		return nil
+	}}
 	listening := make(chan string, 1)
 	o.Ready = func(addr string) { listening <- addr }
 	ctx, cancel := context.WithCancel(context.Background())
@@ -38,12 +40,12 @@ func TestOptionsRun(t *testing.T) {
 	}
 	post := func(sign bool) int {
 		t.Helper()
-		body := `{"zen":"Keep it logically awesome."}`
+		body := `{"ref":"refs/heads/main","repository":{"full_name":"org/repo"}}`
 		req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/hook", strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
-		req.Header.Set("X-GitHub-Event", "ping")
+		req.Header.Set("X-GitHub-Event", "push")
 		req.Header.Set("X-GitHub-Delivery", "d-"+addr+map[bool]string{true: "signed", false: "unsigned"}[sign])
 		req.Header.Set("Content-Type", "application/json")
 		if sign {
@@ -61,6 +63,9 @@ func TestOptionsRun(t *testing.T) {
 	}
 	if code := post(true); code != http.StatusOK {
 		t.Errorf("signed webhook: %d, want 200", code)
+	}
+	if got := <-handled; got != "push" {
+		t.Errorf("handled %q, want the signed push", got)
 	}
 	cancel()
 	if err := <-done; err != nil {

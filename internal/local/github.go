@@ -10,6 +10,7 @@ import (
 	"github.com/prowl-ci/prowl/internal/crier"
 	"github.com/prowl-ci/prowl/internal/github"
 	"github.com/prowl-ci/prowl/internal/hook"
+	"github.com/prowl-ci/prowl/internal/trigger"
 )
 
 // DefaultCrierWorkers is how many reports Crier sends at once.
@@ -22,8 +23,8 @@ type GitHubOptions struct {
 	Client github.Options
 	// CrierWorkers bound the reports sent at once (DefaultCrierWorkers when 0).
 	CrierWorkers int
-	// Hook is Hook's listener; with no HMACSecretFile, Hook is off. Its GitHub, Client, Config
-	// and Plugins are filled in here.
+	// Hook is Hook's listener; with no HMACSecretFile, Hook is off. Its Handle (the trigger
+	// plugin) is filled in here.
 	Hook hook.Options
 	// PluginConfig is Prow's plugins.yaml; empty enables trigger for every repository with jobs.
 	PluginConfig string
@@ -68,8 +69,9 @@ func setupHook(ctx context.Context, env Env, o GitHubOptions, ghc *github.Client
 	if err != nil {
 		return err
 	}
+	trig := &trigger.Trigger{GitHub: ghc, Client: kc, Config: env.Config.Config, Plugins: pl.Config, Clock: env.Clock, Log: logr.FromContextOrDiscard(ctx).WithName("trigger")}
 	ho := o.Hook
-	ho.GitHub, ho.Client, ho.Config, ho.Plugins, ho.Clock = ghc, kc, env.Config.Config, pl.Config, env.Clock
+	ho.Handle = trig.Handle
 	ho.Ready = func(addr string) {
 		fmt.Fprintf(env.Out, "hook: http://%s/hook (webhooks signed with --hmac-secret-file)\n", addr)
 	}
