@@ -79,26 +79,30 @@ func (h *TextHandler) Handle(_ context.Context, r slog.Record) error {
 	}
 	var name, errText string
 	var kv strings.Builder
+	seen := map[string]bool{}
 	add := func(a slog.Attr) bool {
+		value := a.Value.Resolve().String()
 		switch {
 		case a.Key == "logger":
 			name = a.Value.String()
 		case a.Key == "err" || a.Key == "error":
 			errText = a.Value.String()
-		case slices.Contains(bookkeeping, a.Key), a.Equal(slog.Attr{}):
+		case slices.Contains(bookkeeping, a.Key), a.Equal(slog.Attr{}), value == "", seen[a.Key]:
+			// bookkeeping, nothing, or said already (the logger's keys repeat the record's)
 		default:
+			seen[a.Key] = true
 			key := a.Key
 			if h.group != "" {
 				key = h.group + "." + key
 			}
-			fmt.Fprintf(&kv, " %s=%s", key, quote(a.Value.Resolve().String()))
+			fmt.Fprintf(&kv, " %s=%s", key, quote(value))
 		}
 		return true
 	}
+	r.Attrs(add) // the record's own keys first: they say what happened
 	for _, a := range h.attrs {
 		add(a)
 	}
-	r.Attrs(add)
 	var line strings.Builder
 	line.WriteString(r.Time.Format(time.TimeOnly))
 	if r.Level >= slog.LevelError {

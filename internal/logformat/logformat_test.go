@@ -17,7 +17,7 @@ func TestTextLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := log.WithName("plank").WithValues("controllerGroup", "prow.k8s.io", "reconcileID", "abc", "name", "pj-1")
-	rec.Info("state changed", "job", "echo-test", "from", "pending", "to", "success", "url", "http://deck/view/1")
+	rec.Info("state changed", "job", "echo-test", "from", "pending", "to", "success", "url", "http://deck/view/1", "description", "", "name", "pj-1")
 	rec.Error(errors.New("the object has been modified"), "update status")
 	rec.V(1).Info("debug detail")
 	log.Info("Starting workers", "controller", "prowjob")
@@ -25,7 +25,7 @@ func TestTextLines(t *testing.T) {
 	if len(lines) != 2 {
 		t.Fatalf("want 2 lines, got %d:\n%s", len(lines), buf.String())
 	}
-	if !strings.HasSuffix(lines[0], " plank: state changed name=pj-1 job=echo-test from=pending to=success url=http://deck/view/1") {
+	if !strings.HasSuffix(lines[0], " plank: state changed job=echo-test from=pending to=success url=http://deck/view/1 name=pj-1") {
 		t.Errorf("state change line: %q", lines[0])
 	}
 	if !strings.HasSuffix(lines[1], " ERROR plank: update status: the object has been modified name=pj-1") {
