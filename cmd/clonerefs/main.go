@@ -6,29 +6,9 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"strings"
 
-	"github.com/prowl-ci/prowl/internal/podutils/clonerefs"
-	"github.com/prowl-ci/prowl/internal/podutils/options"
+	"github.com/prowl-ci/prowl/internal/podutils/utilcmd/clonerefscmd"
 )
 
-func main() {
-	args := make([]string, len(os.Args)-1)
-	for i, a := range os.Args[1:] {
-		if rest, ok := strings.CutPrefix(a, "--cookiefile"); ok && (rest == "" || rest[0] == '=') {
-			a = "--cookie_path" + rest
-		}
-		args[i] = a
-	}
-	var o options.CloneRefs
-	if err := options.LoadFrom(args, options.CloneRefsEnv, &o); err != nil {
-		fmt.Fprintf(os.Stderr, "clonerefs: %v\n", err)
-		os.Exit(1)
-	}
-	if err := clonerefs.Run(context.Background(), &o); err != nil {
-		fmt.Fprintf(os.Stderr, "clonerefs: %v\n", err)
-		os.Exit(1)
-	}
-}
+func main() { os.Exit(clonerefscmd.Main(context.Background(), os.Args[1:], os.Stderr)) }

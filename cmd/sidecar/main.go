@@ -4,38 +4,16 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
-	"k8s.io/utils/clock"
-
-	"github.com/prowl-ci/prowl/internal/podutils/gcsupload"
-	"github.com/prowl-ci/prowl/internal/podutils/options"
-	"github.com/prowl-ci/prowl/internal/podutils/sidecar"
+	"github.com/prowl-ci/prowl/internal/podutils/utilcmd"
 )
 
-func main() { os.Exit(run()) }
-
-func run() int {
-	var o options.Sidecar
-	if err := options.Load(options.SidecarEnv, &o); err != nil {
-		fmt.Fprintf(os.Stderr, "sidecar: %v\n", err)
-		return 1
-	}
-	spec, err := gcsupload.JobSpecFromEnv()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "sidecar: %v\n", err)
-		return 1
-	}
+func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	t, err := gcsupload.Open(ctx, o.GCSOptions, spec)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "sidecar: %v\n", err)
-		return 1
-	}
-	defer t.Close()
-	return sidecar.Run(ctx, &o, t, clock.RealClock{}, os.Stdout)
+	code := utilcmd.Sidecar(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }

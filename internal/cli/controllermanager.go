@@ -1,19 +1,18 @@
 package cli
 
 import (
-	"context"
 	"io"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/utils/clock"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/jobs"
+	"github.com/prowl-ci/prowl/internal/manager"
 	"github.com/prowl-ci/prowl/internal/plank"
 )
 
@@ -42,18 +41,14 @@ presubmits a newer run supersedes. Restarts are safe: a Pod is named after its P
 				return err
 			}
 			c := agent.Config()
-			mgr, err := mgrFlags.managerWith(func(o *ctrl.Options) {
-				// Only Prow's Pods are cached: a busy build cluster has many others.
-				o.Cache.ByObject = map[client.Object]cache.ByObject{&corev1.Pod{}: {Label: labels.SelectorFromSet(labels.Set{prowv1.CreatedByProw: "true"})}}
-			}, c.ProwJobNamespace, c.PodNamespace)
+			mo := mgrFlags.options(c.ProwJobNamespace, c.PodNamespace)
+			// Only Prow's Pods are cached: a busy build cluster has many others.
+			mo.ByObject = map[client.Object]cache.ByObject{&corev1.Pod{}: {Label: labels.SelectorFromSet(labels.Set{prowv1.CreatedByProw: "true"})}}
+			mgr, err := manager.New(mo)
 			if err != nil {
 				return err
 			}
-			scheme, err := Scheme()
-			if err != nil {
-				return err
-			}
-			clusters, err := plank.BuildClusters(buildClusters, scheme, c.PodNamespace)
+			clusters, err := plank.BuildClusters(buildClusters, mgr.GetScheme(), c.PodNamespace)
 			if err != nil {
 				return err
 			}
@@ -65,14 +60,10 @@ presubmits a newer run supersedes. Restarts are safe: a Pod is named after its P
 			if _, err := plank.Setup(ctx, mgr, plank.Options{Config: agent.Config, Clock: clock.RealClock{}, BuildIDs: ids, Workers: workers, BuildClusters: clusters}); err != nil {
 				return err
 			}
-			names := []string{prowv1.DefaultClusterAlias}
-			for n := range clusters {
-				names = append(names, n)
-			}
-			if err := mgr.Add(publishClusters{mgr: mgr, namespace: c.ProwJobNamespace, names: names}); err != nil {
+			if err := plank.AddClusterPublisher(mgr, c.ProwJobNamespace, clusters); err != nil {
 				return err
 			}
-			return runManager(ctx, mgr, agent)
+			return manager.Run(ctx, mgr, agent)
 		},
 	}
 	cfgFlags.add(cmd)
@@ -81,21 +72,4 @@ presubmits a newer run supersedes. Restarts are safe: a Pod is named after its P
 	cmd.Flags().StringVar(&buildClusters, "build-cluster-kubeconfig", "", "kubeconfig with one context per build cluster, named by the alias ProwJobs use in spec.cluster (\"default\" is the manager's own cluster)")
 	cmd.Flags().Int64Var(&buildIDNode, "build-id-node", -1, "this replica's build ID node number, 0-1023 (default: derived from the hostname)")
 	return cmd
-}
-
-// publishClusters writes the known build clusters for the admission policy once this replica leads.
-type publishClusters struct {
-	mgr       ctrl.Manager
-	namespace string
-	names     []string
-}
-
-func (p publishClusters) NeedLeaderElection() bool { return true }
-
-func (p publishClusters) Start(ctx context.Context) error {
-	if err := plank.PublishBuildClusters(ctx, p.mgr.GetClient(), p.namespace, p.names); err != nil {
-		ctrl.Log.Error(err, "the admission policy will not know the build clusters")
-	}
-	<-ctx.Done()
-	return nil
 }

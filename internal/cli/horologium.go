@@ -7,6 +7,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/prowl-ci/prowl/internal/horologium"
+	"github.com/prowl-ci/prowl/internal/manager"
 )
 
 func init() { subcommands = append(subcommands, newHorologiumCommand) }
@@ -28,7 +29,7 @@ from the ProwJobs alone, so a restart or a new leader continues where the last l
 			if err != nil {
 				return err
 			}
-			mgr, err := mgrFlags.manager(agent.Config().ProwJobNamespace)
+			mgr, err := manager.New(mgrFlags.options(agent.Config().ProwJobNamespace))
 			if err != nil {
 				return err
 			}
@@ -36,7 +37,7 @@ from the ProwJobs alone, so a restart or a new leader continues where the last l
 			if _, err := horologium.Setup(ctx, mgr, agent, clock.RealClock{}); err != nil {
 				return err
 			}
-			return runManager(ctx, mgr, agent)
+			return manager.Run(ctx, mgr, agent)
 		},
 	}
 	cfgFlags.add(cmd)

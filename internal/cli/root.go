@@ -9,7 +9,12 @@ import (
 	"io"
 	"strings"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/prowl-ci/prowl/internal/logformat"
 )
 
 // Exit codes shared by the subcommands.
@@ -41,6 +46,19 @@ postsubmits, and Plank runs each ProwJob as a Pod decorated with the pod utiliti
 Prowl reads Prow's config files unchanged.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+	}
+	var logFormat string
+	root.PersistentFlags().StringVar(&logFormat, "log-format", logformat.Default(stderr), "how logs look on stderr: text (short lines for a person; the default at a terminal) or json (the default otherwise)")
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		log, err := logformat.New(logFormat, stderr)
+		if err != nil {
+			return usageError{err}
+		}
+		// One logger for everything: controller-runtime's, client-go's (klog) and the context's.
+		ctrl.SetLogger(log)
+		klog.SetLogger(log)
+		cmd.SetContext(logr.NewContext(cmd.Context(), log))
+		return nil
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)

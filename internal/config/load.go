@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +23,18 @@ type Options struct {
 	JobConfigPath string
 	// Strict makes unknown keys errors instead of warnings.
 	Strict bool
+	// Placeholders are replaced by their values in every file's text before it is decoded, on
+	// every load: `prowl up` and `prowl run` use the repository's examples/ in place this way
+	// (PROWL_DATA_DIR, PROWL_GIT_URL). A value holds no newline, so line numbers stay right.
+	Placeholders map[string]string
+}
+
+// expand is raw with the placeholders replaced.
+func (o Options) expand(raw []byte) []byte {
+	for k, v := range o.Placeholders {
+		raw = bytes.ReplaceAll(raw, []byte(k), []byte(v))
+	}
+	return raw
 }
 
 // Config is Prow's whole configuration, loaded, defaulted and validated.
@@ -129,6 +142,7 @@ func (l *loader) loadProwConfig(c *Config) error {
 	if err != nil {
 		return fmt.Errorf("read prow config: %w", err)
 	}
+	raw = l.opts.expand(raw)
 	generic, ok := l.decodeFile(file, raw, c, func(k string) bool { return knownProwKeys[k] })
 	if !ok {
 		return nil
@@ -244,6 +258,7 @@ func (l *loader) loadJobFile(file string) fileResult {
 		l.fail(&Problem{File: file, Msg: fmt.Sprintf("cannot read: %v", err)})
 		return fileResult{}
 	}
+	raw = l.opts.expand(raw)
 	var r fileResult
 	if _, ok := l.decodeFile(file, raw, &r.jc, nil); !ok {
 		return fileResult{}

@@ -18,7 +18,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"k8s.io/utils/clock"
 )
 
 //go:embed module
@@ -69,6 +72,11 @@ func Ready(dir string) bool {
 // on w. The build goes to a temporary directory beside Dir and is renamed into place, so an
 // interrupted build leaves nothing half-made.
 func Ensure(ctx context.Context, w io.Writer) (string, error) {
+	return ensure(ctx, w, clock.RealClock{})
+}
+
+// ensure is Ensure with the clock that times the build and its progress reports.
+func ensure(ctx context.Context, w io.Writer, clk clock.WithTicker) (string, error) {
 	dest := Dir()
 	if Ready(dest) {
 		return dest, nil
@@ -95,17 +103,14 @@ func Ensure(ctx context.Context, w io.Writer) (string, error) {
 	}
 	fmt.Fprintf(w, "Building the control plane (%s) into %s.\n", Version(), dest)
 	fmt.Fprintf(w, "This happens once; cold, it takes about 7 minutes on 2 cores (module downloads included).\n")
-	start := time.Now()
+	start := clk.Now()
 	for i, b := range Binaries {
-		fmt.Fprintf(w, "  [%d/%d] building %s (%s)...\n", i+1, len(Binaries), b[0], b[1])
-		cmd := exec.CommandContext(ctx, goBin, "build", "-mod=readonly", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(out, b[0]), b[1])
-		cmd.Dir = src
-		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=")
-		cmd.Stdout, cmd.Stderr = w, w
-		if err := cmd.Run(); err != nil {
+		step := fmt.Sprintf("[%d/%d] %s", i+1, len(Binaries), b[0])
+		fmt.Fprintf(w, "  %s: building %s...\n", step, b[1])
+		if err := buildOne(ctx, clk, w, step, goBin, src, filepath.Join(out, b[0]), b[1]); err != nil {
 			return "", fmt.Errorf("build %s: %w", b[0], err)
 		}
-		fmt.Fprintf(w, "  [%d/%d] built %s after %s\n", i+1, len(Binaries), b[0], time.Since(start).Round(time.Second))
+		fmt.Fprintf(w, "  %s: built after %s\n", step, clk.Since(start).Round(time.Second))
 	}
 	if err := os.RemoveAll(dest); err != nil {
 		return "", err
@@ -116,8 +121,28 @@ func Ensure(ctx context.Context, w io.Writer) (string, error) {
 		}
 		return "", err
 	}
-	fmt.Fprintf(w, "Control plane ready in %s (%s).\n", dest, time.Since(start).Round(time.Second))
+	fmt.Fprintf(w, "Control plane ready in %s (%s).\n", dest, clk.Since(start).Round(time.Second))
 	return dest, nil
+}
+
+// buildOne builds pkg into bin with `go build -v`, saying every ProgressInterval how many of its
+// packages are built.
+func buildOne(ctx context.Context, clk clock.WithTicker, w io.Writer, step, goBin, src, bin, pkg string) error {
+	var total atomic.Int64
+	log := &buildLog{w: w}
+	reportCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go reportProgress(reportCtx, clk, w, step, &total, &log.built)
+	n, err := packageCount(ctx, goBin, src, pkg)
+	if err != nil {
+		return err
+	}
+	total.Store(int64(n))
+	cmd := exec.CommandContext(ctx, goBin, "build", "-v", "-mod=readonly", "-trimpath", "-ldflags=-s -w", "-o", bin, pkg)
+	cmd.Dir = src
+	cmd.Env = buildEnv()
+	cmd.Stdout, cmd.Stderr = w, log
+	return cmd.Run()
 }
 
 func writeModule(dir string) error {

@@ -38,7 +38,8 @@ type Node struct {
 	// DataDir holds each Pod's volumes and logs.
 	DataDir string
 	// Utilities holds the pod utility binaries (clonerefs, initupload, entrypoint, sidecar) that
-	// run for commands /clonerefs, /initupload, /entrypoint and /sidecar.
+	// run for commands /clonerefs, /initupload, /entrypoint and /sidecar; where one is absent,
+	// Self runs it (`prowl entrypoint ...`).
 	Utilities string
 	// Self is the prowl binary, re-run as `prowl localnode-exec` to set up a container's mounts.
 	Self string
@@ -256,6 +257,8 @@ func (n *Node) runContainer(ctx context.Context, r *podRun, pod *corev1.Pod, c c
 	if name := filepath.Base(argv[0]); argv[0] == "/"+name {
 		if p := filepath.Join(n.Utilities, name); fileExists(p) {
 			argv[0] = p // a pod utility, built from this repository
+		} else if n.Self != "" && isPodUtility(name) {
+			argv = append([]string{n.Self, name}, argv[1:]...) // prowl carries them: `prowl entrypoint ...`
 		}
 	}
 	l := launch{WorkDir: c.WorkingDir, Argv: argv}
@@ -343,6 +346,15 @@ func waitProcess(ctx context.Context, r *podRun, name string, cmd *exec.Cmd) int
 		}
 	}
 	return code
+}
+
+// isPodUtility says whether name is one of the four pod utilities, which prowl also runs.
+func isPodUtility(name string) bool {
+	switch name {
+	case "clonerefs", "initupload", "entrypoint", "sidecar":
+		return true
+	}
+	return false
 }
 
 func fileExists(p string) bool {

@@ -1,0 +1,205 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
+
+	"github.com/prowl-ci/prowl/examples"
+	"github.com/prowl-ci/prowl/internal/config"
+	"github.com/prowl-ci/prowl/internal/controlplane"
+	"github.com/prowl-ci/prowl/internal/cpbuild"
+	"github.com/prowl-ci/prowl/internal/horologium"
+	"github.com/prowl-ci/prowl/internal/jobs"
+	"github.com/prowl-ci/prowl/internal/localnode"
+	"github.com/prowl-ci/prowl/internal/manager"
+	"github.com/prowl-ci/prowl/internal/plank"
+)
+
+// DefaultPlankWorkers is how many ProwJobs `prowl up`'s Plank reconciles at once.
+const DefaultPlankWorkers = 16
+
+// UpOptions are `prowl up`'s: the whole system in one process.
+type UpOptions struct {
+	// Config names Prow's config files; with neither path set, the embedded examples run.
+	Config config.Options
+	// Kubeconfig is a cluster to use; empty starts a local control plane and node.
+	Kubeconfig string
+	// DataDir keeps the control plane's data, the kubeconfig, the examples and their artifacts.
+	DataDir string
+	// GitAddr is where the example repository is served (the examples only).
+	GitAddr string
+	// PlankWorkers is Plank's concurrency (DefaultPlankWorkers when 0).
+	PlankWorkers int
+	// Components run beside Horologium and Plank, in this order: GitHubComponents gives Crier and
+	// Hook; Deck, Spyglass and Sinker are appended the same way.
+	Components []Component
+	// Clock is the time of every component (the real clock when nil).
+	Clock clock.WithTicker
+	// Stdout hears what a person needs: what started, where, and how to look; Stderr hears the
+	// config's warnings and failed reloads.
+	Stdout, Stderr io.Writer
+}
+
+// Run runs everything until ctx ends. It logs through the logger in ctx.
+func (o UpOptions) Run(ctx context.Context) error {
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+	if o.Stdout == nil {
+		o.Stdout = io.Discard
+	}
+	if o.Stderr == nil {
+		o.Stderr = io.Discard
+	}
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+		return fmt.Errorf("make the data dir: %w", err)
+	}
+	if err := o.prepareConfig(ctx); err != nil {
+		return err
+	}
+	agent, err := LoadAgent(o.Config, o.Stderr)
+	if err != nil {
+		return err
+	}
+	c := agent.Config()
+	restCfg, stop, err := o.cluster(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	env, err := o.setup(ctx, restCfg, agent)
+	if err != nil {
+		return err
+	}
+	names := []string{"Horologium", "Plank"}
+	for _, comp := range o.Components {
+		if err := comp.Setup(ctx, env); err != nil {
+			return fmt.Errorf("set up %s: %w", comp.Name, err)
+		}
+		names = append(names, comp.Name)
+	}
+	fmt.Fprintf(o.Stdout, "running %s on %d periodics, %d presubmits' repos, %d postsubmits' repos; Ctrl-C stops\n",
+		strings.Join(names, ", "), len(c.Periodics), len(c.PresubmitsStatic), len(c.PostsubmitsStatic))
+	if err := manager.Run(ctx, env.Manager, agent); err != nil && !errors.Is(err, ctx.Err()) {
+		return err
+	}
+	return nil
+}
+
+// prepareConfig writes the embedded examples when no config is given, serves the example
+// repository when the config clones it, and replaces the examples' placeholders.
+func (o *UpOptions) prepareConfig(ctx context.Context) error {
+	embedded := o.Config.ConfigPath == "" && o.Config.JobConfigPath == ""
+	gitURL := GitURLPlaceholder
+	if embedded || usesPlaceholder(o.Config, GitURLPlaceholder) {
+		root := filepath.Join(o.DataDir, "git")
+		var err error
+		if gitURL, err = serveExampleRepo(ctx, root, o.GitAddr); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.Stdout, "example repository: %s/%s (clone it; push to %s)\n", gitURL, examples.RepoPath, filepath.Join(root, examples.RepoPath))
+	}
+	if embedded {
+		dir := filepath.Join(o.DataDir, "examples")
+		if err := writeExamples(dir, placeholders(o.DataDir, gitURL)); err != nil {
+			return fmt.Errorf("write the examples: %w", err)
+		}
+		o.Config.ConfigPath, o.Config.JobConfigPath = filepath.Join(dir, "config.yaml"), filepath.Join(dir, "jobs")
+		fmt.Fprintf(o.Stdout, "config: the embedded examples, written to %s\n", dir)
+	}
+	// Files given in place (the repository's examples/) get their placeholders replaced on every load.
+	o.Config.Placeholders = map[string]string{DataDirPlaceholder: o.DataDir, GitURLPlaceholder: gitURL}
+	return nil
+}
+
+// LoadAgent loads the config for a long-running component: warnings printed on w, reload errors
+// reported there, the first load's errors returned.
+func LoadAgent(o config.Options, w io.Writer) (*config.Agent, error) {
+	agent, warnings, err := config.NewAgent(o)
+	for _, p := range warnings {
+		fmt.Fprintf(w, "warning: %v\n", p)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load config:\n%w", err)
+	}
+	agent.OnError = func(err error) { fmt.Fprintf(w, "config: %v (keeping the last good config)\n", err) }
+	return agent, nil
+}
+
+// cluster is the API server to use: the one given, or a local control plane started (and built,
+// once per machine) here, which stop stops.
+func (o UpOptions) cluster(ctx context.Context, c *config.Config) (*rest.Config, func(), error) {
+	mo := manager.Options{Kubeconfig: o.Kubeconfig}
+	if o.Kubeconfig != "" {
+		cfg, err := mo.RestConfig()
+		return cfg, func() {}, err
+	}
+	assets, err := cpbuild.Ensure(ctx, o.Stdout) // once per machine: builds the binaries
+	if err != nil {
+		return nil, nil, err
+	}
+	fmt.Fprintln(o.Stdout, "starting the local control plane (kube-apiserver and etcd on loopback)...")
+	cp, err := controlplane.Start(ctx, controlplane.Options{Assets: assets, DataDir: o.DataDir, Namespaces: []string{c.ProwJobNamespace, c.PodNamespace}})
+	if err != nil {
+		return nil, nil, err
+	}
+	stop := func() {
+		fmt.Fprintln(o.Stdout, "stopping the local control plane")
+		_ = cp.Stop()
+	}
+	fmt.Fprintf(o.Stdout, "kubeconfig: %s\n  kubectl --kubeconfig %s get prowjobs\n", cp.Kubeconfig, cp.Kubeconfig)
+	mo.Kubeconfig = cp.Kubeconfig
+	cfg, err := mo.RestConfig()
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return cfg, stop, nil
+}
+
+// setup makes the manager with Horologium, Plank and, on a local control plane, the local node.
+func (o UpOptions) setup(ctx context.Context, restCfg *rest.Config, agent *config.Agent) (Env, error) {
+	c := agent.Config()
+	// One process, no replicas: no Lease, and no metrics or health servers to collide with.
+	mgr, err := manager.NewForConfig(restCfg, manager.Options{Namespaces: []string{c.ProwJobNamespace, c.PodNamespace}, MetricsAddr: "0", HealthAddr: "0"})
+	if err != nil {
+		return Env{}, err
+	}
+	env := Env{Manager: mgr, RestConfig: restCfg, Config: agent, DataDir: o.DataDir, Clock: o.Clock, Out: o.Stdout}
+	if _, err := horologium.Setup(ctx, mgr, agent, o.Clock); err != nil {
+		return Env{}, err
+	}
+	ids, err := jobs.NewBuildIDs(-1)
+	if err != nil {
+		return Env{}, err
+	}
+	workers := o.PlankWorkers
+	if workers == 0 {
+		workers = DefaultPlankWorkers
+	}
+	if _, err := plank.Setup(ctx, mgr, plank.Options{Config: agent.Config, Clock: o.Clock, BuildIDs: ids, Workers: workers}); err != nil {
+		return Env{}, err
+	}
+	if o.Kubeconfig != "" {
+		return env, nil
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return Env{}, err
+	}
+	node := &localnode.Node{Name: "prowl-local", Namespace: c.PodNamespace, Client: mgr.GetClient(),
+		DataDir: filepath.Join(o.DataDir, "node"), Utilities: filepath.Dir(self), Self: self}
+	if err := node.Setup(mgr); err != nil {
+		return Env{}, err
+	}
+	fmt.Fprintf(o.Stdout, "local node prowl-local runs the Pods of %s on this machine; artifacts go where the decoration config says (the examples: file://%s/artifacts)\n", c.PodNamespace, o.DataDir)
+	return env, nil
+}

@@ -1,0 +1,164 @@
+// Package manager builds the controller-runtime manager every Prowl component runs in, with one
+// set of defaults, so that `prowl up`, the single components and Hook's client talk to the API
+// server the same way.
+package manager
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	prowv1 "github.com/prowl-ci/prowl/api/v1"
+	"github.com/prowl-ci/prowl/internal/config"
+)
+
+// Defaults of Options. client-go's own (5 queries per second, burst 10) are what hold Prow back
+// at thousands of ProwJobs.
+const (
+	DefaultQPS         float32 = 300
+	DefaultBurst               = 600
+	DefaultMetricsAddr         = ":8080"
+	DefaultHealthAddr          = ":8081"
+)
+
+// configWatchInterval is how often Run checks the config files for changes.
+const configWatchInterval = 200 * time.Millisecond
+
+// Options say where the cluster is and how a manager runs in it. The zero value of a field means
+// its default; "0" for an address turns that server off.
+type Options struct {
+	// Kubeconfig is the cluster's kubeconfig; empty means $KUBECONFIG, then in-cluster, then
+	// ~/.kube/config.
+	Kubeconfig string
+	// QPS and Burst limit the queries to the API server (DefaultQPS, DefaultBurst).
+	QPS   float32
+	Burst int
+	// Namespaces are the namespaces the cache holds; the first is the default Lease namespace.
+	Namespaces []string
+	// LeaderElection takes a Lease named LeaderElectionID so that one replica acts at a time.
+	LeaderElection          bool
+	LeaderElectionID        string
+	LeaderElectionNamespace string
+	// MetricsAddr and HealthAddr are where Prometheus metrics and /healthz, /readyz are served.
+	MetricsAddr string
+	HealthAddr  string
+	// ByObject narrows the cache for some kinds (Plank caches only Prow's Pods).
+	ByObject map[client.Object]cache.ByObject
+}
+
+// RestConfig is the cluster's client config with the query limits applied.
+func (o Options) RestConfig() (*rest.Config, error) {
+	var cfg *rest.Config
+	var err error
+	if o.Kubeconfig != "" {
+		cfg, err = clientcmd.BuildConfigFromFlags("", o.Kubeconfig)
+	} else {
+		cfg, err = ctrl.GetConfig()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find the cluster: %w (set --kubeconfig)", err)
+	}
+	cfg.QPS, cfg.Burst = DefaultQPS, DefaultBurst
+	if o.QPS != 0 {
+		cfg.QPS = o.QPS
+	}
+	if o.Burst != 0 {
+		cfg.Burst = o.Burst
+	}
+	return cfg, nil
+}
+
+// Scheme knows the Kubernetes types and ProwJobs.
+func Scheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	return s, prowv1.AddToScheme(s)
+}
+
+// Client is a direct (uncached) client of the cluster, for what runs outside a manager (Hook).
+func (o Options) Client() (client.Client, error) {
+	cfg, err := o.RestConfig()
+	if err != nil {
+		return nil, err
+	}
+	scheme, err := Scheme()
+	if err != nil {
+		return nil, err
+	}
+	return client.New(cfg, client.Options{Scheme: scheme})
+}
+
+// New builds the manager. Its health checks are added; Run starts it.
+func New(o Options) (ctrl.Manager, error) {
+	cfg, err := o.RestConfig()
+	if err != nil {
+		return nil, err
+	}
+	return NewForConfig(cfg, o)
+}
+
+// NewForConfig is New for a client config already made (prowl up's local control plane).
+func NewForConfig(cfg *rest.Config, o Options) (ctrl.Manager, error) {
+	scheme, err := Scheme()
+	if err != nil {
+		return nil, err
+	}
+	ns := map[string]cache.Config{}
+	for _, n := range o.Namespaces {
+		ns[n] = cache.Config{}
+	}
+	electNS := o.LeaderElectionNamespace
+	if electNS == "" && len(o.Namespaces) > 0 {
+		electNS = o.Namespaces[0]
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                  scheme,
+		Cache:                   cache.Options{DefaultNamespaces: ns, ByObject: o.ByObject},
+		LeaderElection:          o.LeaderElection,
+		LeaderElectionID:        o.LeaderElectionID,
+		LeaderElectionNamespace: electNS,
+		Metrics:                 metricsserver.Options{BindAddress: orDefault(o.MetricsAddr, DefaultMetricsAddr)},
+		HealthProbeBindAddress:  orDefault(o.HealthAddr, DefaultHealthAddr),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("make the controller manager: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+		return nil, err
+	}
+	return mgr, nil
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// Run watches the config files (reloading agent on change) and runs mgr until ctx ends.
+func Run(ctx context.Context, mgr ctrl.Manager, agent *config.Agent) error {
+	WatchConfig(ctx, agent)
+	return mgr.Start(ctx)
+}
+
+// WatchConfig reloads agent whenever its files change, until ctx ends: for what runs without a
+// manager (Hook).
+func WatchConfig(ctx context.Context, agent *config.Agent) {
+	go func() { _ = agent.Watch(ctx, configWatchInterval) }()
+}
