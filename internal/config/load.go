@@ -89,6 +89,12 @@ func (l *loader) fail(p *Problem) {
 	l.errors = append(l.errors, p)
 }
 
+func (l *loader) warn(p *Problem) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.warnings = append(l.warnings, p)
+}
+
 func (l *loader) unknownKeys(file, prefix string, keys []string) {
 	for _, k := range keys {
 		p := &Problem{File: file, Field: join(prefix, k), Msg: "unknown key; check its spelling against Prow's config documentation, or remove it"}
@@ -191,9 +197,12 @@ type fileResult struct {
 // loadJobConfigs reads every job config file in parallel, straight into typed structs, then merges
 // them in path order so that the result does not depend on scheduling.
 func (l *loader) loadJobConfigs(c *Config) error {
-	files, err := jobFiles(l.opts.JobConfigPath)
+	files, _, err := jobFiles(l.opts.JobConfigPath)
 	if err != nil {
 		return fmt.Errorf("list job configs: %w", err)
+	}
+	if len(files) == 0 {
+		l.warn(&Problem{File: l.opts.JobConfigPath, Msg: "holds no .yaml or .yml job config file (hidden directories such as a ConfigMap's ..data are skipped); check --job-config-path"})
 	}
 	results := make([]fileResult, len(files))
 	work := make(chan int)

@@ -17,10 +17,15 @@ func RepoRoot() string {
 
 // SharedTestdata returns the path of rel under ../shared/testdata (Prow's fixtures and real configs,
 // which are read in place and never copied), or skips the test, saying why, where it is absent, as in
-// a user's own clone.
+// a user's own clone. $PROWL_SHARED_TESTDATA names another place for it (a git worktree lives one
+// directory deeper than the clone that ../shared sits beside).
 func SharedTestdata(tb testing.TB, rel ...string) string {
 	tb.Helper()
-	p := filepath.Join(append([]string{RepoRoot(), "..", "shared", "testdata"}, rel...)...)
+	root := filepath.Join(RepoRoot(), "..", "shared", "testdata")
+	if env := os.Getenv("PROWL_SHARED_TESTDATA"); env != "" {
+		root = env
+	}
+	p := filepath.Join(append([]string{root}, rel...)...)
 	if _, err := os.Stat(p); err != nil {
 		tb.Skipf("skipping: %s is absent (../shared/testdata comes with the team's workspace, not with a clone)", p)
 	}
