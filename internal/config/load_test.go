@@ -272,11 +272,13 @@ func TestPresets(t *testing.T) {
   volumeMounts: [{name: creds, mountPath: /etc/creds}]
 - labels: {preset-creds: "true", preset-extra: "true"}
   env: [{name: EXTRA, value: "1"}]
+- labels: {preset-gpu: "true"}
+  tolerations: [{key: gpu, operator: Exists, effect: NoSchedule}]
 periodics:
 - name: with
   interval: 1h
-  labels: {preset-creds: "true"}
-  spec: {initContainers: [{name: init, image: b, command: [run]}], containers: [{image: a, command: [x]}]}
+  labels: {preset-creds: "true", preset-gpu: "true"}
+  spec: {initContainers: [{name: init, image: b, command: [run], env: [{name: CREDS, value: mine}]}], containers: [{image: a, command: [x]}]}
 - name: without
   interval: 1h
   spec: {containers: [{image: a, command: [x]}]}
@@ -286,10 +288,18 @@ periodics:
 		t.Fatal(err)
 	}
 	with, without := c.Periodics[0].Spec, c.Periodics[1].Spec
-	for _, ctr := range append(with.InitContainers, with.Containers...) {
+	for _, ctr := range with.Containers {
 		if len(ctr.Env) != 1 || ctr.Env[0].Name != "CREDS" || len(ctr.VolumeMounts) != 1 {
 			t.Errorf("container %q: env %v mounts %v; want CREDS only (the second preset needs both labels)", ctr.Name, ctr.Env, ctr.VolumeMounts)
 		}
+	}
+	// As in Prow, presets reach the containers, not the init containers: the init container's own
+	// CREDS is no conflict and stays.
+	if init := with.InitContainers[0]; len(init.Env) != 1 || init.Env[0].Value != "mine" || len(init.VolumeMounts) != 0 {
+		t.Errorf("init container: env %v mounts %v; presets do not apply to it", init.Env, init.VolumeMounts)
+	}
+	if len(with.Tolerations) != 1 || with.Tolerations[0].Key != "gpu" {
+		t.Errorf("tolerations %v; want the preset's gpu toleration", with.Tolerations)
 	}
 	if len(with.Volumes) != 1 || with.Volumes[0].Name != "creds" {
 		t.Errorf("volumes %v", with.Volumes)
