@@ -64,4 +64,3 @@ func TestNestedMountPodIsAccepted(t *testing.T) {
 		t.Fatalf("the API server refused the decorated Pod: %v", err)
 	}
 }
-
