@@ -123,31 +123,65 @@ func cloneRefs(ctx context.Context, o *options.CloneRefs, r prowv1.Refs, ssh str
 		err = sshErr
 	}
 	c := &cloner{ctx: ctx, dir: dir, record: &rec, env: env}
-	fail := func(err error) metadata.CloneRecord {
-		rec.Failed = true
-		rec.Commands = append(rec.Commands, metadata.Command{Command: "# clone failed", Error: err.Error()})
-		rec.Duration = int64(time.Since(start))
-		return rec
+	if err == nil {
+		err = os.MkdirAll(dir, 0o755)
+	}
+	if err == nil {
+		err = c.checkOutBase(o, r, uri)
+	}
+	if err == nil {
+		err = c.mergePulls(r, uri, env)
+	}
+	if err == nil && !r.SkipSubmodules && len(r.SparseCheckoutFiles) == 0 {
+		// A sparse checkout implies skip_submodules, as in Prow.
+		_, err = c.git("submodule", "update", "--init", "--recursive")
+	}
+	if err == nil {
+		rec.FinalSHA, err = c.git("rev-parse", "HEAD")
 	}
 	if err != nil {
-		return fail(err)
+		rec.Failed = true
+		rec.Commands = append(rec.Commands, metadata.Command{Command: "# clone failed", Error: err.Error()})
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fail(err)
+	rec.Duration = int64(time.Since(start))
+	return rec
+}
+
+// fetchArgs are the options of the base's fetches, as Prow's clonerefs sets them: --depth for
+// clone_depth, --filter=blob:none for blobless_fetch (the blobs come when checkout needs them),
+// and for sparse_checkout_files a depth of 1, the filter and no tags.
+func fetchArgs(r prowv1.Refs) []string {
+	depth := r.CloneDepth
+	sparse := len(r.SparseCheckoutFiles) > 0
+	if sparse {
+		depth = 1
 	}
-	depth := []string{}
-	if r.CloneDepth > 0 {
-		depth = []string{"--depth", strconv.Itoa(r.CloneDepth)}
+	var args []string
+	if depth > 0 {
+		args = append(args, "--depth", strconv.Itoa(depth))
 	}
-	steps := [][]string{
-		{"init"},
-		{"config", "user.name", o.GitUserName},
-		{"config", "user.email", o.GitUserEmail},
-		append(append([]string{"fetch"}, depth...), uri, r.BaseRef),
+	if blobless(r) || sparse {
+		args = append(args, "--filter=blob:none")
 	}
+	if sparse {
+		args = append(args, "--no-tags")
+	}
+	return args
+}
+
+func blobless(r prowv1.Refs) bool { return r.BloblessFetch != nil && *r.BloblessFetch }
+
+// checkOutBase makes the repository, fetches the base and checks it out on its branch, with only
+// sparse_checkout_files in the working tree when they are set.
+func (c *cloner) checkOutBase(o *options.CloneRefs, r prowv1.Refs, uri string) error {
+	steps := [][]string{{"init"}, {"config", "user.name", o.GitUserName}, {"config", "user.email", o.GitUserEmail}}
+	if len(r.SparseCheckoutFiles) > 0 {
+		steps = append(steps, []string{"sparse-checkout", "init"})
+	}
+	steps = append(steps, append(append([]string{"fetch"}, fetchArgs(r)...), uri, r.BaseRef))
 	for _, s := range steps {
 		if _, err := c.git(s...); err != nil {
-			return fail(err)
+			return err
 		}
 	}
 	base := "FETCH_HEAD"
@@ -155,30 +189,47 @@ func cloneRefs(ctx context.Context, o *options.CloneRefs, r prowv1.Refs, ssh str
 		base = r.BaseSHA
 		if _, err := c.git("cat-file", "-e", r.BaseSHA+"^{commit}"); err != nil {
 			// A shallow fetch may not hold the base SHA: fetch it by name.
-			if _, err := c.git(append(append([]string{"fetch"}, depth...), uri, r.BaseSHA)...); err != nil {
-				return fail(err)
+			if _, err := c.git(append(append([]string{"fetch"}, fetchArgs(r)...), uri, r.BaseSHA)...); err != nil {
+				return err
 			}
 		}
 	}
-	for _, s := range [][]string{{"checkout", "-q", base}, {"branch", "--force", r.BaseRef}, {"checkout", "-q", r.BaseRef}} {
+	steps = nil
+	if len(r.SparseCheckoutFiles) > 0 {
+		steps = append(steps, append([]string{"sparse-checkout", "set"}, r.SparseCheckoutFiles...))
+	}
+	steps = append(steps, []string{"checkout", "-q", base}, []string{"branch", "--force", r.BaseRef}, []string{"checkout", "-q", r.BaseRef})
+	for _, s := range steps {
 		if _, err := c.git(s...); err != nil {
-			return fail(err)
+			return err
 		}
 	}
-	// Merges get fixed dates (the base commit's, plus a second per merge) so the merged SHA is the
-	// same on every run of the same refs.
+	return nil
+}
+
+// mergePulls fetches and merges each pull request in order. Merges get fixed dates (the base
+// commit's, plus a second per merge) so the merged SHA is the same on every run of the same refs.
+func (c *cloner) mergePulls(r prowv1.Refs, uri string, env []string) error {
+	defer func() { c.env = env }()
 	baseTime, err := c.git("show", "-s", "--format=%ct", "HEAD")
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	when, _ := strconv.ParseInt(baseTime, 10, 64)
+	var args []string
+	if r.CloneDepth > 0 {
+		args = append(args, "--depth", strconv.Itoa(r.CloneDepth))
+	}
+	if blobless(r) {
+		args = append(args, "--filter=blob:none")
+	}
 	for i, p := range r.Pulls {
 		ref := p.Ref
 		if ref == "" {
 			ref = fmt.Sprintf("pull/%d/head", p.Number)
 		}
-		if _, err := c.git(append(append([]string{"fetch"}, depth...), uri, ref)...); err != nil {
-			return fail(err)
+		if _, err := c.git(append(append([]string{"fetch"}, args...), uri, ref)...); err != nil {
+			return err
 		}
 		head := "FETCH_HEAD"
 		if p.SHA != "" {
@@ -188,22 +239,10 @@ func cloneRefs(ctx context.Context, o *options.CloneRefs, r prowv1.Refs, ssh str
 		c.env = append(env[:len(env):len(env)], "GIT_AUTHOR_DATE="+date, "GIT_COMMITTER_DATE="+date)
 		if _, err := c.git("merge", "--no-ff", "--no-stat", "-m", fmt.Sprintf("Merge pull request #%d", p.Number), head); err != nil {
 			_, _ = c.git("merge", "--abort")
-			return fail(err)
+			return err
 		}
 	}
-	c.env = env
-	if !r.SkipSubmodules {
-		if _, err := c.git("submodule", "update", "--init", "--recursive"); err != nil {
-			return fail(err)
-		}
-	}
-	head, err := c.git("rev-parse", "HEAD")
-	if err != nil {
-		return fail(err)
-	}
-	rec.FinalSHA = head
-	rec.Duration = int64(time.Since(start))
-	return rec
+	return nil
 }
 
 // gitEnv is the environment git runs in for one remote: no prompts; the OAuth token as an
