@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
@@ -338,7 +337,7 @@ func (v *jobValidator) decoration(dc *prowv1.DecorationConfig) {
 	} else if gcs.PathStrategy != "explicit" && (gcs.DefaultOrg == "" || gcs.DefaultRepo == "") {
 		v.fail("decoration_config.gcs_configuration", "path_strategy %s needs default_org and default_repo; set them, or use path_strategy explicit", gcs.PathStrategy)
 	}
-	for name, d := range map[string]*metav1.Duration{"timeout": dc.Timeout, "grace_period": dc.GracePeriod} {
+	for name, d := range map[string]*prowv1.Duration{"timeout": dc.Timeout, "grace_period": dc.GracePeriod} {
 		if d != nil && d.Duration < 0 {
 			v.stricter("decoration_config."+name, "should not be negative")
 		}

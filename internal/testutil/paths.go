@@ -21,15 +21,20 @@ func RepoRoot() string {
 // directory deeper than the clone that ../shared sits beside).
 func SharedTestdata(tb testing.TB, rel ...string) string {
 	tb.Helper()
-	root := filepath.Join(RepoRoot(), "..", "shared", "testdata")
-	if env := os.Getenv("PROWL_SHARED_TESTDATA"); env != "" {
-		root = env
-	}
-	p := filepath.Join(append([]string{root}, rel...)...)
+	p := filepath.Join(append([]string{SharedTestdataPath()}, rel...)...)
 	if _, err := os.Stat(p); err != nil {
 		tb.Skipf("skipping: %s is absent (../shared/testdata comes with the team's workspace, not with a clone)", p)
 	}
 	return p
+}
+
+// SharedTestdataPath is where ../shared/testdata is looked for: $PROWL_SHARED_TESTDATA, else
+// beside the repository.
+func SharedTestdataPath() string {
+	if env := os.Getenv("PROWL_SHARED_TESTDATA"); env != "" {
+		return env
+	}
+	return filepath.Join(RepoRoot(), "..", "shared", "testdata")
 }
 
 // Seed returns the path of one of the seed's files, copied into testdata/seed.
