@@ -117,7 +117,7 @@ func (l *loader) warn(p *Problem) {
 
 func (l *loader) unknownKeys(file, prefix string, keys []string) {
 	for _, k := range keys {
-		p := &Problem{File: file, Field: join(prefix, k), Warning: WarnUnknownFields, Msg: "unknown key; check its spelling against Prow's config documentation, or remove it"}
+		p := &Problem{File: file, Field: join(prefix, k), Warning: unknownFieldsWarning(file, l.opts.ConfigPath), Msg: "unknown key; check its spelling against Prow's config documentation, or remove it"}
 		l.mu.Lock()
 		if l.opts.Strict {
 			l.errors = append(l.errors, p)
@@ -127,6 +127,15 @@ func (l *loader) unknownKeys(file, prefix string, keys []string) {
 		}
 		l.mu.Unlock()
 	}
+}
+
+// unknownFieldsWarning names an unknown key's warning as Prow's checkconfig does: unknown-fields in
+// the prow config file, unknown-fields-all (not a default warning) in job config files.
+func unknownFieldsWarning(file, configPath string) string {
+	if file == configPath {
+		return WarnUnknownFields
+	}
+	return WarnUnknownFieldsAll
 }
 
 var yamlLine = regexp.MustCompile(`line (\d+)`)

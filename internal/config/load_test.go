@@ -71,6 +71,23 @@ func TestLoadTestInfraCorpus(t *testing.T) {
 	if _, ok := c.Other["tide"]; !ok {
 		t.Error("the tide section was not kept")
 	}
+	// checkconfig's warnings: each is one Prow's checkconfig draws too, by its rule as Prow
+	// states it (a kubernetes job's name over 63 characters; a periodic's top-level clone_depth,
+	// clone_uri or path_alias), and none is Prowl's own.
+	for _, w := range c.Lint(LintOptions{}) {
+		var p *Periodic
+		for i := range c.Periodics {
+			if c.Periodics[i].Name == w.Job && c.Periodics[i].SourcePath == w.File {
+				p = &c.Periodics[i]
+			}
+		}
+		switch {
+		case w.Warning == WarnLongJobNames && len(w.Job) > 63:
+		case w.Warning == WarnPeriodicDefaultClone && p != nil && (p.CloneDepth != 0 || p.CloneURI != "" || p.PathAlias != ""):
+		default:
+			t.Errorf("a warning Prow would not draw: %v [%s]", w, w.Warning)
+		}
+	}
 }
 
 func TestLoadProwFixtures(t *testing.T) {

@@ -34,6 +34,8 @@ var (
 const (
 	// WarnUnknownFields is a key the config's types lack (Prow's unknown-fields).
 	WarnUnknownFields = "unknown-fields"
+	// WarnUnknownFieldsAll is a key the job config's types lack (Prow's unknown-fields-all).
+	WarnUnknownFieldsAll = "unknown-fields-all"
 	// WarnStricterThanProw is a rule Prowl checks that Prow does not: the config is valid for Prow,
 	// so it stays valid for Prowl, and --strict makes it an error.
 	WarnStricterThanProw = "stricter-than-prow"
