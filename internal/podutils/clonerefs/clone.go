@@ -14,7 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
+
+	"k8s.io/utils/clock"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/downwardapi"
@@ -25,6 +26,11 @@ import (
 // Run clones every ref in parallel and writes the records to o.Log. A failed clone is recorded,
 // not returned: initupload reports it and ends the run. The error is for failures to record.
 func Run(ctx context.Context, o *options.CloneRefs) error {
+	return run(ctx, o, clock.RealClock{})
+}
+
+// run is Run with the clock that times the records' durations.
+func run(ctx context.Context, o *options.CloneRefs, clk clock.PassiveClock) error {
 	if o.GitUserName == "" {
 		o.GitUserName = options.DefaultGitUserName
 	}
@@ -48,7 +54,7 @@ func Run(ctx context.Context, o *options.CloneRefs) error {
 			defer wg.Done()
 			limit <- struct{}{}
 			defer func() { <-limit }()
-			records[i] = cloneRefs(ctx, o, refs, ssh, sshErr)
+			records[i] = cloneRepo(ctx, clk, o, refs, ssh, sshErr)
 		}()
 	}
 	wg.Wait()
@@ -65,18 +71,19 @@ func Run(ctx context.Context, o *options.CloneRefs) error {
 // cloner runs the git commands of one repository and records them.
 type cloner struct {
 	ctx    context.Context
+	clk    clock.PassiveClock
 	dir    string
 	env    []string
 	record *metadata.CloneRecord
 }
 
 func (c *cloner) git(args ...string) (string, error) {
-	start := time.Now()
+	start := c.clk.Now()
 	cmd := exec.CommandContext(c.ctx, "git", args...)
 	cmd.Dir = c.dir
 	cmd.Env = c.env
 	out, err := cmd.CombinedOutput()
-	rec := metadata.Command{Command: "git " + strings.Join(redact(args), " "), Output: string(out), Duration: int64(time.Since(start))}
+	rec := metadata.Command{Command: "git " + strings.Join(redact(args), " "), Output: string(out), Duration: int64(c.clk.Since(start))}
 	if err != nil {
 		rec.Error = err.Error()
 	}
@@ -113,8 +120,9 @@ func remote(o *options.CloneRefs, r prowv1.Refs) string {
 	return fmt.Sprintf("https://github.com/%s/%s.git", r.Org, r.Repo)
 }
 
-func cloneRefs(ctx context.Context, o *options.CloneRefs, r prowv1.Refs, ssh string, sshErr error) metadata.CloneRecord {
-	start := time.Now()
+// cloneRepo checks out one repository with its pull requests merged, and records what it ran.
+func cloneRepo(ctx context.Context, clk clock.PassiveClock, o *options.CloneRefs, r prowv1.Refs, ssh string, sshErr error) metadata.CloneRecord {
+	start := clk.Now()
 	rec := metadata.CloneRecord{Refs: r}
 	dir := filepath.Join(o.SrcRoot, "src", downwardapi.RepoPath(r))
 	uri := remote(o, r)
@@ -122,7 +130,7 @@ func cloneRefs(ctx context.Context, o *options.CloneRefs, r prowv1.Refs, ssh str
 	if sshErr != nil {
 		err = sshErr
 	}
-	c := &cloner{ctx: ctx, dir: dir, record: &rec, env: env}
+	c := &cloner{ctx: ctx, clk: clk, dir: dir, record: &rec, env: env}
 	if err == nil {
 		err = os.MkdirAll(dir, 0o755)
 	}
@@ -143,7 +151,7 @@ func cloneRefs(ctx context.Context, o *options.CloneRefs, r prowv1.Refs, ssh str
 		rec.Failed = true
 		rec.Commands = append(rec.Commands, metadata.Command{Command: "# clone failed", Error: err.Error()})
 	}
-	rec.Duration = int64(time.Since(start))
+	rec.Duration = int64(clk.Since(start))
 	return rec
 }
 
