@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
 	"sort"
 	"strings"
@@ -105,6 +106,11 @@ func MergeDecorationConfig(c, def *prowv1.DecorationConfig) *prowv1.DecorationCo
 	}
 	out := c.DeepCopy()
 	mergeStruct(reflect.ValueOf(out).Elem(), reflect.ValueOf(def.DeepCopy()).Elem())
+	// Prow merges gcs_configuration.mediaTypes key by key, the default's value winning a key
+	// both set (GCSConfiguration.ApplyDefault's maps.Copy).
+	if c.GCSConfiguration != nil && def.GCSConfiguration != nil && len(c.GCSConfiguration.MediaTypes) > 0 && len(def.GCSConfiguration.MediaTypes) > 0 {
+		maps.Copy(out.GCSConfiguration.MediaTypes, def.GCSConfiguration.MediaTypes)
+	}
 	return out
 }
 
