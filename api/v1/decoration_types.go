@@ -10,13 +10,11 @@ import (
 // artifacts go, which secrets to mount, and how long the job may run.
 type DecorationConfig struct {
 	// Timeout is how long the entrypoint lets the test run before it interrupts it.
-	// +kubebuilder:validation:Type=string
 	// +optional
-	Timeout *metav1.Duration `json:"timeout,omitempty"`
+	Timeout *Duration `json:"timeout,omitempty"`
 	// GracePeriod is how long the entrypoint waits after the interrupt before it kills the test.
-	// +kubebuilder:validation:Type=string
 	// +optional
-	GracePeriod *metav1.Duration `json:"grace_period,omitempty"`
+	GracePeriod *Duration `json:"grace_period,omitempty"`
 	// UtilityImages are the images of the four pod utilities.
 	// +optional
 	UtilityImages *UtilityImages `json:"utility_images,omitempty"`

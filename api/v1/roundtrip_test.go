@@ -18,7 +18,7 @@ import (
 func TestRoundTrip(t *testing.T) {
 	t.Parallel()
 	files := []string{testutil.Seed("prowjob.yaml")}
-	if _, err := os.Stat(filepath.Join(testutil.RepoRoot(), "..", "shared", "testdata")); err == nil {
+	if _, err := os.Stat(testutil.SharedTestdataPath()); err == nil {
 		matches, err := filepath.Glob(filepath.Join(testutil.SharedTestdata(t, "prow", "prowjobs"), "valid*.yaml"))
 		if err != nil || len(matches) == 0 {
 			t.Fatalf("no valid*.yaml fixtures found: %v", err)
@@ -74,5 +74,13 @@ func TestDurationsAreGoStrings(t *testing.T) {
 	}
 	if err := yaml.Unmarshal([]byte("timeout: 4 hours\n"), &dc); err == nil {
 		t.Error("timeout: 4 hours decoded without error; want a parse error")
+	}
+	// Prow also reads a whole number of nanoseconds, and writes it back as the string.
+	var ns prowv1.DecorationConfig
+	if err := yaml.Unmarshal([]byte("timeout: 7200000000000\ngrace_period: 15000000000\n"), &ns); err != nil {
+		t.Fatalf("nanoseconds: %v", err)
+	}
+	if out, _ := yaml.Marshal(&ns); string(out) != "grace_period: 15s\ntimeout: 2h0m0s\n" {
+		t.Errorf("nanoseconds encoded as %q", out)
 	}
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
 	"sort"
 	"strings"
@@ -105,6 +106,11 @@ func MergeDecorationConfig(c, def *prowv1.DecorationConfig) *prowv1.DecorationCo
 	}
 	out := c.DeepCopy()
 	mergeStruct(reflect.ValueOf(out).Elem(), reflect.ValueOf(def.DeepCopy()).Elem())
+	// Prow merges gcs_configuration.mediaTypes key by key, the default's value winning a key
+	// both set (GCSConfiguration.ApplyDefault's maps.Copy).
+	if c.GCSConfiguration != nil && def.GCSConfiguration != nil && len(c.GCSConfiguration.MediaTypes) > 0 && len(def.GCSConfiguration.MediaTypes) > 0 {
+		maps.Copy(out.GCSConfiguration.MediaTypes, def.GCSConfiguration.MediaTypes)
+	}
 	return out
 }
 
@@ -120,6 +126,52 @@ func mergeStruct(dst, def reflect.Value) {
 		case f.Kind() == reflect.Pointer && f.Type().Elem().Kind() == reflect.Struct && f.Type().Elem().PkgPath() == prowAPIPackage:
 			mergeStruct(f.Elem(), d.Elem())
 		}
+	}
+}
+
+// defaultJobs fills in every job what Prow fills in before validating: agent, cluster, namespace,
+// decoration, context, trigger, and the presets' env, volumes, mounts and tolerations. A preset
+// that clashes with the job is recorded as an error, as in Prow.
+func (l *loader) defaultJobs(c *Config) {
+	cache := map[string]*prowv1.DecorationConfig{}
+	for i := range c.Periodics {
+		p := &c.Periodics[i]
+		c.defaultJobBase(&p.JobBase, periodicRepo(p), cache)
+		l.applyPresets(c, &p.JobBase)
+	}
+	for _, repo := range SortedKeys(c.PresubmitsStatic) {
+		jobs := c.PresubmitsStatic[repo]
+		for i := range jobs {
+			p := &jobs[i]
+			c.defaultJobBase(&p.JobBase, repo, cache)
+			defaultContext(&p.Reporter, p.Name)
+			if p.Trigger == "" && p.RerunCommand == "" {
+				p.Trigger, p.RerunCommand = DefaultTriggerFor(p.Name), DefaultRerunCommandFor(p.Name)
+			}
+			l.applyPresets(c, &p.JobBase)
+		}
+	}
+	for _, repo := range SortedKeys(c.PostsubmitsStatic) {
+		jobs := c.PostsubmitsStatic[repo]
+		for i := range jobs {
+			p := &jobs[i]
+			c.defaultJobBase(&p.JobBase, repo, cache)
+			defaultContext(&p.Reporter, p.Name)
+			l.applyPresets(c, &p.JobBase)
+		}
+	}
+}
+
+// defaultContext makes the job's name its status context where it sets none.
+func defaultContext(r *Reporter, name string) {
+	if r.Context == "" {
+		r.Context = name
+	}
+}
+
+func (l *loader) applyPresets(c *Config, j *JobBase) {
+	if err := applyPresets(c.Presets, j.Labels, j.Spec); err != nil {
+		l.job(j).fail("spec", "%v", err)
 	}
 }
 

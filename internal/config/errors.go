@@ -16,6 +16,9 @@ type Problem struct {
 	Job   string
 	Field string
 	Msg   string
+	// Warning names the kind of a warning (WarnUnknownFields, or one of Prow's checkconfig
+	// warning names); empty for errors found by the loader's own rules.
+	Warning string
 
 	// occurrence is which job of this name in File the problem is about (0 for the first), so
 	// that a duplicate's problem points at the duplicate.

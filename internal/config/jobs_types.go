@@ -30,12 +30,14 @@ type JobConfig struct {
 	ProwIgnored *runtime.RawExtension `json:"prow_ignored,omitempty"`
 }
 
-// Preset is env, volumes and volumeMounts that every container of a matching job gets.
+// Preset is env and volumeMounts that every container of a matching job gets, and volumes and
+// tolerations its Pod gets.
 type Preset struct {
 	Labels       map[string]string    `json:"labels"`
 	Env          []corev1.EnvVar      `json:"env,omitempty"`
 	Volumes      []corev1.Volume      `json:"volumes,omitempty"`
 	VolumeMounts []corev1.VolumeMount `json:"volumeMounts,omitempty"`
+	Tolerations  []corev1.Toleration  `json:"tolerations,omitempty"`
 }
 
 // JobBase holds the fields every kind of job has.
@@ -86,11 +88,26 @@ type Periodic struct {
 	MinimumInterval string   `json:"minimum_interval,omitempty"`
 	Cron            string   `json:"cron,omitempty"`
 	Tags            []string `json:"tags,omitempty"`
+	// Retry reruns a failed periodic. Prowl keeps it but does not retry yet; checkconfig warns.
+	Retry *Retry `json:"retry,omitempty"`
 
 	interval        time.Duration
 	minimumInterval time.Duration
 	schedule        cron.Schedule
 }
+
+// Retry says how a failed periodic is rerun: up to Attempts times, Interval apart, and with RunAll
+// every attempt even after one succeeds.
+type Retry struct {
+	RunAll   bool   `json:"run_all,omitempty"`
+	Attempts int    `json:"attempts,omitempty"`
+	Interval string `json:"interval,omitempty"`
+
+	interval time.Duration
+}
+
+// GetInterval is the parsed retry interval.
+func (r *Retry) GetInterval() time.Duration { return r.interval }
 
 // GetInterval is the parsed interval (zero unless Interval is set).
 func (p *Periodic) GetInterval() time.Duration { return p.interval }

@@ -88,12 +88,22 @@ func Load(o Options) (*Config, []*Problem, error) {
 
 // loader accumulates problems while loading.
 type loader struct {
-	opts     Options
-	mu       sync.Mutex
-	errors   []*Problem
-	warnings []*Problem
-	seen     map[string]int      // jobs validated so far, by file and name
-	regexps  map[string]compiled // compiled patterns, by expression
+	opts       Options
+	mu         sync.Mutex
+	errors     []*Problem
+	warnings   []*Problem
+	seen       map[string]int             // jobs validated so far, by file and name
+	validators map[*JobBase]*jobValidator // each job's validator
+	regexps    map[string]compiled        // compiled patterns, by expression
+}
+
+// finalize defaults and validates the whole config, in that order, as Prow does, recording every
+// problem.
+func (l *loader) finalize(c *Config) {
+	c.defaultProwConfig()
+	l.validateProwConfig(c)
+	l.defaultJobs(c)
+	l.validateJobs(c)
 }
 
 func (l *loader) fail(p *Problem) {
@@ -102,9 +112,25 @@ func (l *loader) fail(p *Problem) {
 	l.errors = append(l.errors, p)
 }
 
+// stricter records a rule Prow does not have: a warning, or with --strict an error.
+func (l *loader) stricter(p *Problem) {
+	p.Warning = WarnStricterThanProw
+	if l.opts.Strict {
+		l.fail(p)
+		return
+	}
+	l.warn(p)
+}
+
+func (l *loader) warn(p *Problem) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.warnings = append(l.warnings, p)
+}
+
 func (l *loader) unknownKeys(file, prefix string, keys []string) {
 	for _, k := range keys {
-		p := &Problem{File: file, Field: join(prefix, k), Msg: "unknown key; check its spelling against Prow's config documentation, or remove it"}
+		p := &Problem{File: file, Field: join(prefix, k), Warning: unknownFieldsWarning(file, l.opts.ConfigPath), Msg: "unknown key; check its spelling against Prow's config documentation, or remove it"}
 		l.mu.Lock()
 		if l.opts.Strict {
 			l.errors = append(l.errors, p)
@@ -114,6 +140,15 @@ func (l *loader) unknownKeys(file, prefix string, keys []string) {
 		}
 		l.mu.Unlock()
 	}
+}
+
+// unknownFieldsWarning names an unknown key's warning as Prow's checkconfig does: unknown-fields in
+// the prow config file, unknown-fields-all (not a default warning) in job config files.
+func unknownFieldsWarning(file, configPath string) string {
+	if file == configPath {
+		return WarnUnknownFields
+	}
+	return WarnUnknownFieldsAll
 }
 
 var yamlLine = regexp.MustCompile(`line (\d+)`)
@@ -205,9 +240,12 @@ type fileResult struct {
 // loadJobConfigs reads every job config file in parallel, straight into typed structs, then merges
 // them in path order so that the result does not depend on scheduling.
 func (l *loader) loadJobConfigs(c *Config) error {
-	files, err := jobFiles(l.opts.JobConfigPath)
+	files, _, err := jobFiles(l.opts.JobConfigPath)
 	if err != nil {
 		return fmt.Errorf("list job configs: %w", err)
+	}
+	if len(files) == 0 {
+		l.warn(&Problem{File: l.opts.JobConfigPath, Warning: WarnNoJobFiles, Msg: "holds no .yaml or .yml job config file (hidden directories such as a ConfigMap's ..data are skipped); check --job-config-path"})
 	}
 	results := make([]fileResult, len(files))
 	work := make(chan int)
@@ -232,7 +270,7 @@ func (l *loader) loadJobConfigs(c *Config) error {
 			continue
 		}
 		if r.jc.DecorateAllJobs {
-			l.fail(&Problem{File: files[i], Field: "decorate_all_jobs", Msg: "is only read from the prow config file (--config-path); move it there"})
+			l.warn(&Problem{File: files[i], Field: "decorate_all_jobs", Warning: WarnIgnoredField, Msg: "is ignored in a job config file, as Prow ignores it there; move it to the prow config file (--config-path)"})
 		}
 		c.Presets = append(c.Presets, r.jc.Presets...)
 		c.Periodics = append(c.Periodics, r.jc.Periodics...)
@@ -254,6 +292,11 @@ func (l *loader) loadJobConfigs(c *Config) error {
 
 func (l *loader) loadJobFile(file string) fileResult {
 	raw, err := os.ReadFile(file)
+	if os.IsNotExist(err) {
+		// Removed since the directory was listed (a ConfigMap update drops a key's link just
+		// after its swap): the file is gone, as the next reload will see.
+		return fileResult{}
+	}
 	if err != nil {
 		l.fail(&Problem{File: file, Msg: fmt.Sprintf("cannot read: %v", err)})
 		return fileResult{}

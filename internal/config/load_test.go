@@ -71,6 +71,23 @@ func TestLoadTestInfraCorpus(t *testing.T) {
 	if _, ok := c.Other["tide"]; !ok {
 		t.Error("the tide section was not kept")
 	}
+	// checkconfig's warnings: each is one Prow's checkconfig draws too, by its rule as Prow
+	// states it (a kubernetes job's name over 63 characters; a periodic's top-level clone_depth,
+	// clone_uri or path_alias), and none is Prowl's own.
+	for _, w := range c.Lint(LintOptions{}) {
+		var p *Periodic
+		for i := range c.Periodics {
+			if c.Periodics[i].Name == w.Job && c.Periodics[i].SourcePath == w.File {
+				p = &c.Periodics[i]
+			}
+		}
+		switch {
+		case w.Warning == WarnLongJobNames && len(w.Job) > 63:
+		case w.Warning == WarnPeriodicDefaultClone && p != nil && (p.CloneDepth != 0 || p.CloneURI != "" || p.PathAlias != ""):
+		default:
+			t.Errorf("a warning Prow would not draw: %v [%s]", w, w.Warning)
+		}
+	}
 }
 
 func TestLoadProwFixtures(t *testing.T) {
@@ -272,11 +289,13 @@ func TestPresets(t *testing.T) {
   volumeMounts: [{name: creds, mountPath: /etc/creds}]
 - labels: {preset-creds: "true", preset-extra: "true"}
   env: [{name: EXTRA, value: "1"}]
+- labels: {preset-gpu: "true"}
+  tolerations: [{key: gpu, operator: Exists, effect: NoSchedule}]
 periodics:
 - name: with
   interval: 1h
-  labels: {preset-creds: "true"}
-  spec: {initContainers: [{name: init, image: b, command: [run]}], containers: [{image: a, command: [x]}]}
+  labels: {preset-creds: "true", preset-gpu: "true"}
+  spec: {initContainers: [{name: init, image: b, command: [run], env: [{name: CREDS, value: mine}]}], containers: [{image: a, command: [x]}]}
 - name: without
   interval: 1h
   spec: {containers: [{image: a, command: [x]}]}
@@ -286,10 +305,18 @@ periodics:
 		t.Fatal(err)
 	}
 	with, without := c.Periodics[0].Spec, c.Periodics[1].Spec
-	for _, ctr := range append(with.InitContainers, with.Containers...) {
+	for _, ctr := range with.Containers {
 		if len(ctr.Env) != 1 || ctr.Env[0].Name != "CREDS" || len(ctr.VolumeMounts) != 1 {
 			t.Errorf("container %q: env %v mounts %v; want CREDS only (the second preset needs both labels)", ctr.Name, ctr.Env, ctr.VolumeMounts)
 		}
+	}
+	// As in Prow, presets reach the containers, not the init containers: the init container's own
+	// CREDS is no conflict and stays.
+	if init := with.InitContainers[0]; len(init.Env) != 1 || init.Env[0].Value != "mine" || len(init.VolumeMounts) != 0 {
+		t.Errorf("init container: env %v mounts %v; presets do not apply to it", init.Env, init.VolumeMounts)
+	}
+	if len(with.Tolerations) != 1 || with.Tolerations[0].Key != "gpu" {
+		t.Errorf("tolerations %v; want the preset's gpu toleration", with.Tolerations)
 	}
 	if len(with.Volumes) != 1 || with.Volumes[0].Name != "creds" {
 		t.Errorf("volumes %v", with.Volumes)

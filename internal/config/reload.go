@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	"k8s.io/utils/clock"
 )
 
 // Delta says which jobs a reload added, removed or changed, each as "kind org/repo name" (periodics
@@ -34,6 +34,10 @@ type Agent struct {
 	OnError func(error)
 	// OnWarning learns of warnings from a reload.
 	OnWarning func(*Problem)
+	// Clock times Watch's debounce; the real clock when nil.
+	Clock clock.Clock
+	// watchStarted, when set, learns that Watch has set its watches and made its first reload.
+	watchStarted func()
 
 	mu   sync.Mutex
 	subs []chan<- Delta
@@ -90,63 +94,44 @@ func (a *Agent) Reload() error {
 }
 
 // Watch reloads on every change to the config files until ctx ends. Bursts of events (an editor's
-// write and rename, a git checkout) are coalesced over debounce.
+// write and rename, a git checkout, a ConfigMap update) are coalesced over debounce. It watches
+// directories, not files, and follows symlinks: Kubernetes updates a mounted ConfigMap by
+// swapping its ..data symlink to a new timestamped directory, which leaves every file's own mtime
+// unchanged, so only the swap's event in the mount's directory tells of the change. Once the
+// watches are set it reloads once, so that a change made since the config was loaded is not
+// missed.
 func (a *Agent) Watch(ctx context.Context, debounce time.Duration) error {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return fmt.Errorf("watch config: %w", err)
 	}
 	defer w.Close()
-	addTree := func(root string) error {
-		return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				return w.Add(p)
-			}
-			return nil
-		})
+	if err := a.addWatches(w); err != nil {
+		return err
 	}
-	for _, p := range []string{a.opts.ConfigPath, a.opts.JobConfigPath} {
-		if p == "" {
-			continue
-		}
-		info, err := os.Stat(p)
-		if err != nil {
-			return fmt.Errorf("watch config: %w", err)
-		}
-		if info.IsDir() {
-			err = addTree(p)
-		} else {
-			// Watch the directory: editors and ConfigMap updates replace files by rename.
-			err = w.Add(filepath.Dir(p))
-		}
-		if err != nil {
-			return fmt.Errorf("watch config %s: %w", p, err)
-		}
+	if err := a.Reload(); err != nil {
+		a.OnError(err)
 	}
-	var timer *time.Timer
+	if a.watchStarted != nil {
+		a.watchStarted()
+	}
+	clk := a.clock()
+	var timer clock.Timer
 	var fire <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case ev, ok := <-w.Events:
+		case _, ok := <-w.Events:
 			if !ok {
 				return nil
 			}
-			if ev.Has(fsnotify.Create) {
-				if info, err := os.Stat(ev.Name); err == nil && info.IsDir() {
-					_ = addTree(ev.Name)
-				}
-			}
 			if timer == nil {
-				timer = time.NewTimer(debounce)
+				timer = clk.NewTimer(debounce)
 			} else {
 				timer.Reset(debounce)
 			}
-			fire = timer.C
+			fire = timer.C()
 		case err, ok := <-w.Errors:
 			if !ok {
 				return nil
@@ -154,11 +139,80 @@ func (a *Agent) Watch(ctx context.Context, debounce time.Duration) error {
 			a.OnError(fmt.Errorf("watch config: %w", err))
 		case <-fire:
 			fire = nil
+			// New directories (and a swapped symlink's new target) are watched from now on.
+			if err := a.addWatches(w); err != nil {
+				a.OnError(err)
+			}
 			if err := a.Reload(); err != nil {
 				a.OnError(err)
 			}
 		}
 	}
+}
+
+func (a *Agent) clock() clock.Clock {
+	if a.Clock == nil {
+		return clock.RealClock{}
+	}
+	return a.Clock
+}
+
+// addWatches watches every directory whose change can change the config: the directory holding
+// each config path (and each directory a symlink on the way to it lives in), and every directory
+// the job config loader walks. Adding a directory already watched is harmless.
+func (a *Agent) addWatches(w *fsnotify.Watcher) error {
+	var dirs []string
+	for _, p := range []string{a.opts.ConfigPath, a.opts.JobConfigPath} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err != nil {
+			return fmt.Errorf("watch config: %w", err)
+		}
+		dirs = append(dirs, linkDirs(p)...)
+	}
+	if a.opts.JobConfigPath != "" {
+		files, walked, err := jobFiles(a.opts.JobConfigPath)
+		if err != nil {
+			return fmt.Errorf("watch config: %w", err)
+		}
+		dirs = append(dirs, walked...)
+		for _, f := range files {
+			dirs = append(dirs, linkDirs(f)...)
+		}
+	}
+	seen := map[string]bool{}
+	for _, d := range dirs {
+		if seen[d] {
+			continue
+		}
+		seen[d] = true
+		if err := w.Add(d); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("watch config directory %s: %w", d, err)
+		}
+	}
+	return nil
+}
+
+// linkDirs lists the directory of p and of every symlink p leads through, except Kubernetes' own
+// hidden ones (..data), whose targets change with every update and whose parent is watched
+// already.
+func linkDirs(p string) []string {
+	var dirs []string
+	for range 16 { // at most 16 hops: a loop ends here
+		if d := filepath.Dir(p); !strings.HasPrefix(filepath.Base(d), "..") {
+			dirs = append(dirs, d)
+		}
+		target, err := os.Readlink(p)
+		if err != nil {
+			return dirs
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(p), target)
+		}
+		p = target
+	}
+	return dirs
 }
 
 // jobIndex maps each job of c to its identity and its encoded form.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/util/wait"
+	clocktesting "k8s.io/utils/clock/testing"
 )
 
 const echoJob = "periodics:\n- name: echo\n  interval: 1h\n  spec: {containers: [{image: alpine, command: [date]}]}\n"
@@ -32,23 +33,30 @@ func TestAgentReloadsOnChange(t *testing.T) {
 		defer mu.Unlock()
 		reported = append(reported, err)
 	}
+	// The debounce runs on a fake clock, which each poll steps.
+	clk := clocktesting.NewFakeClock(time.Unix(0, 0))
+	a.Clock = clk
 	deltas := make(chan Delta, 10)
 	a.Subscribe(deltas)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	started := make(chan struct{})
+	a.watchStarted = func() { close(started) }
 	watching := make(chan error, 1)
-	go func() { watching <- a.Watch(ctx, 20*time.Millisecond) }()
+	go func() { watching <- a.Watch(ctx, time.Second) }()
+	<-started
 
-	// The watch starts asynchronously: keep writing the new job until the agent reports it.
+	// One write, after the watches are set; the poll steps the debounce until the reload's delta.
 	added := "periodics:\n- name: added\n  cron: '*/5 * * * *'\n  spec: {containers: [{image: alpine, command: [date]}]}\n"
+	if err := os.MkdirAll(filepath.Join(jobs, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(jobs, "sub", "added.yaml"), []byte(added), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var d Delta
-	err = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 20*time.Second, true, func(context.Context) (bool, error) {
-		if err := os.WriteFile(filepath.Join(jobs, "sub", "added.yaml"), []byte(added), 0o644); err != nil {
-			if err := os.MkdirAll(filepath.Join(jobs, "sub"), 0o755); err != nil {
-				return false, err
-			}
-			return false, nil
-		}
+	err = wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 20*time.Second, true, func(context.Context) (bool, error) {
+		clk.Step(time.Second)
 		select {
 		case d = <-deltas:
 			return true, nil
@@ -71,6 +79,7 @@ func TestAgentReloadsOnChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 20*time.Second, true, func(context.Context) (bool, error) {
+		clk.Step(time.Second)
 		mu.Lock()
 		defer mu.Unlock()
 		return len(reported) > 0, nil
@@ -95,9 +104,16 @@ func TestAgentReloadsOnChange(t *testing.T) {
 	if err := os.Remove(filepath.Join(jobs, "echo.yaml")); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case d = <-deltas:
-	case <-time.After(20 * time.Second):
+	err = wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 20*time.Second, true, func(context.Context) (bool, error) {
+		clk.Step(time.Second)
+		select {
+		case d = <-deltas:
+			return true, nil
+		default:
+			return false, nil
+		}
+	})
+	if err != nil {
 		t.Fatal("no reload after removing a job")
 	}
 	if diff := cmp.Diff(Delta{Removed: []string{"periodic echo"}}, d); diff != "" {

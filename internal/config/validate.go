@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
@@ -30,18 +29,33 @@ var (
 	pathStrategies     = []string{"legacy", "single", "explicit"}
 )
 
-// finalize defaults every job and validates the whole config, recording each problem.
-func (l *loader) finalize(c *Config) {
-	c.defaultProwConfig()
-	l.validateProwConfig(c)
-	cache := map[string]*prowv1.DecorationConfig{}
+// Warning names: each warning says which kind it is, so that checkconfig can select warnings by
+// name as Prow's --warnings and --exclude-warning do.
+const (
+	// WarnUnknownFields is a key the config's types lack (Prow's unknown-fields).
+	WarnUnknownFields = "unknown-fields"
+	// WarnUnknownFieldsAll is a key the job config's types lack (Prow's unknown-fields-all).
+	WarnUnknownFieldsAll = "unknown-fields-all"
+	// WarnStricterThanProw is a rule Prowl checks that Prow does not: the config is valid for Prow,
+	// so it stays valid for Prowl, and --strict makes it an error.
+	WarnStricterThanProw = "stricter-than-prow"
+	// WarnIgnoredField is a field Prow reads that Prowl keeps but cannot act on yet.
+	WarnIgnoredField = "ignored-fields"
+	// WarnNoJobFiles is a job config path that holds no job file.
+	WarnNoJobFiles = "no-job-files"
+	// WarnUnknownAgent is a job whose agent neither Prow nor Prowl knows; Prow warns of it too.
+	WarnUnknownAgent = "unknown-agent"
+)
 
+// stricterNote ends every stricter-than-Prow message.
+const stricterNote = " (Prow accepts this, so Prowl only warns; --strict makes it an error)"
+
+// validateJobs checks every job, already defaulted, recording each problem.
+func (l *loader) validateJobs(c *Config) {
 	seenPeriodic := map[string]*Periodic{}
 	for i := range c.Periodics {
 		p := &c.Periodics[i]
-		v := l.job(p.SourcePath, p.Name)
-		c.defaultJobBase(&p.JobBase, periodicRepo(p), cache)
-		c.presetsFor(v, &p.JobBase)
+		v := l.job(&p.JobBase)
 		v.jobBase(&p.JobBase, prowv1.PeriodicJob, c)
 		v.schedule(p)
 		if prev, ok := seenPeriodic[p.Name]; ok && p.Name != "" {
@@ -57,10 +71,7 @@ func (l *loader) finalize(c *Config) {
 		l.checkRepoKey("presubmits", repo, jobs[0].SourcePath)
 		for i := range jobs {
 			p := &jobs[i]
-			v := l.finalizeRepoJob(c, repo, prowv1.PresubmitJob, &p.JobBase, &p.Brancher, &p.RegexpChangeMatcher, &p.Reporter, p.AlwaysRun, cache)
-			if p.Trigger == "" && p.RerunCommand == "" {
-				p.Trigger, p.RerunCommand = DefaultTriggerFor(p.Name), DefaultRerunCommandFor(p.Name)
-			}
+			v := l.validateRepoJob(c, prowv1.PresubmitJob, &p.JobBase, &p.Brancher, &p.RegexpChangeMatcher, &p.Reporter, p.AlwaysRun)
 			v.trigger(p)
 			for _, prev := range jobs[:i] {
 				if prev.Name == p.Name && prev.Intersects(&p.Brancher) {
@@ -79,7 +90,7 @@ func (l *loader) finalize(c *Config) {
 		l.checkRepoKey("postsubmits", repo, jobs[0].SourcePath)
 		for i := range jobs {
 			p := &jobs[i]
-			v := l.finalizeRepoJob(c, repo, prowv1.PostsubmitJob, &p.JobBase, &p.Brancher, &p.RegexpChangeMatcher, &p.Reporter, p.AlwaysRun != nil && *p.AlwaysRun, cache)
+			v := l.validateRepoJob(c, prowv1.PostsubmitJob, &p.JobBase, &p.Brancher, &p.RegexpChangeMatcher, &p.Reporter, p.AlwaysRun != nil && *p.AlwaysRun)
 			for _, prev := range jobs[:i] {
 				if prev.Name == p.Name && prev.Intersects(&p.Brancher) {
 					v.fail("name", "%s has another postsubmit named %q (in %s) on overlapping branches; rename one or make their branches disjoint", repo, p.Name, prev.SourcePath)
@@ -89,15 +100,10 @@ func (l *loader) finalize(c *Config) {
 	}
 }
 
-// finalizeRepoJob defaults and validates what presubmits and postsubmits share, and returns the
-// job's validator for the checks of its own kind.
-func (l *loader) finalizeRepoJob(c *Config, repo string, t prowv1.ProwJobType, j *JobBase, b *Brancher, m *RegexpChangeMatcher, r *Reporter, alwaysRun bool, cache map[string]*prowv1.DecorationConfig) *jobValidator {
-	v := l.job(j.SourcePath, j.Name)
-	c.defaultJobBase(j, repo, cache)
-	if r.Context == "" {
-		r.Context = j.Name
-	}
-	c.presetsFor(v, j)
+// validateRepoJob checks what presubmits and postsubmits share, and returns the job's validator
+// for the checks of its own kind.
+func (l *loader) validateRepoJob(c *Config, t prowv1.ProwJobType, j *JobBase, b *Brancher, m *RegexpChangeMatcher, r *Reporter, alwaysRun bool) *jobValidator {
+	v := l.job(j)
 	v.jobBase(j, t, c)
 	v.brancher(b)
 	v.changeMatcher(m, alwaysRun)
@@ -105,19 +111,14 @@ func (l *loader) finalizeRepoJob(c *Config, repo string, t prowv1.ProwJobType, j
 	return v
 }
 
-// checkRepoKey checks that a presubmits or postsubmits key is "org/repo".
+// checkRepoKey checks that a presubmits or postsubmits key is "org/repo". Prow does not check it,
+// so a key of another shape is a stricter-than-Prow warning.
 func (l *loader) checkRepoKey(kind, repo, file string) {
 	// Gerrit repos are keyed by host URL and project ("https://host/project"), so only the
 	// separator is required.
 	i := strings.LastIndex(repo, "/")
 	if i <= 0 || i == len(repo)-1 {
-		l.fail(&Problem{File: file, Field: kind + "." + repo, Msg: `must be "org/repo" (or a Gerrit "https://host/project")`})
-	}
-}
-
-func (c *Config) presetsFor(v *jobValidator, j *JobBase) {
-	if err := applyPresets(c.Presets, j.Labels, j.Spec); err != nil {
-		v.fail("spec", "%v", err)
+		l.stricter(&Problem{File: file, Field: kind + "." + repo, Msg: `should be "org/repo" (or a Gerrit "https://host/project"); no repository event can match it` + stricterNote})
 	}
 }
 
@@ -135,7 +136,7 @@ func (l *loader) validateProwConfig(c *Config) {
 	}
 	for q, n := range c.Plank.JobQueueCapacities {
 		if n < 0 {
-			l.fail(&Problem{File: file, Field: "plank.job_queue_capacities." + q, Msg: "must be 0 or more"})
+			l.stricter(&Problem{File: file, Field: "plank.job_queue_capacities." + q, Msg: "should be 0 or more" + stricterNote})
 		}
 	}
 	if c.Plank.MaxConcurrency < 0 {
@@ -143,7 +144,7 @@ func (l *loader) validateProwConfig(c *Config) {
 	}
 	for i, e := range c.Plank.DefaultDecorationConfigEntries {
 		if e.Config == nil {
-			l.fail(&Problem{File: file, Field: fmt.Sprintf("plank.default_decoration_config_entries[%d].config", i), Msg: "is missing; give the entry a config or remove it"})
+			l.stricter(&Problem{File: file, Field: fmt.Sprintf("plank.default_decoration_config_entries[%d].config", i), Msg: "is missing, so the entry does nothing; give it a config or remove it" + stricterNote})
 		}
 	}
 }
@@ -155,18 +156,42 @@ type jobValidator struct {
 	occurrence int
 }
 
-func (l *loader) job(file, name string) *jobValidator {
-	key := file + "\x00" + name
-	n := l.seen[key]
+// job returns the validator of one job, the same one for defaulting and validation, so that its
+// occurrence (which job of this name in its file it is) is counted once.
+func (l *loader) job(j *JobBase) *jobValidator {
+	if v, ok := l.validators[j]; ok {
+		return v
+	}
 	if l.seen == nil {
 		l.seen = map[string]int{}
+		l.validators = map[*JobBase]*jobValidator{}
 	}
+	key := j.SourcePath + "\x00" + j.Name
+	n := l.seen[key]
 	l.seen[key] = n + 1
-	return &jobValidator{l: l, file: file, name: name, occurrence: n}
+	v := &jobValidator{l: l, file: j.SourcePath, name: j.Name, occurrence: n}
+	l.validators[j] = v
+	return v
+}
+
+func (v *jobValidator) problem(field, format string, args ...any) *Problem {
+	return &Problem{File: v.file, Job: v.name, Field: field, Msg: fmt.Sprintf(format, args...), occurrence: v.occurrence}
 }
 
 func (v *jobValidator) fail(field, format string, args ...any) {
-	v.l.fail(&Problem{File: v.file, Job: v.name, Field: field, Msg: fmt.Sprintf(format, args...), occurrence: v.occurrence})
+	v.l.fail(v.problem(field, format, args...))
+}
+
+// stricter records a rule Prow does not have: a warning, or an error with --strict.
+func (v *jobValidator) stricter(field, format string, args ...any) {
+	v.l.stricter(v.problem(field, format+stricterNote, args...))
+}
+
+// warn records a warning of the given name.
+func (v *jobValidator) warn(name, field, format string, args ...any) {
+	p := v.problem(field, format, args...)
+	p.Warning = name
+	v.l.warn(p)
 }
 
 // regexp compiles expr once per load: many jobs share their branch and file patterns, and a
@@ -207,7 +232,7 @@ func (v *jobValidator) jobBase(j *JobBase, t prowv1.ProwJobType, c *Config) {
 		v.fail("max_concurrency", "must be 0 (no limit) or more")
 	}
 	if !slices.Contains(knownAgents, j.Agent) {
-		v.fail("agent", "%q is not an agent; use one of %s", j.Agent, strings.Join(knownAgents, ", "))
+		v.warn(WarnUnknownAgent, "agent", "%q is an unknown agent: no Prowl component runs the job (known: %s)", j.Agent, strings.Join(knownAgents, ", "))
 	}
 	if j.JobQueueName != "" {
 		if _, ok := c.Plank.JobQueueCapacities[j.JobQueueName]; !ok {
@@ -224,7 +249,7 @@ func (v *jobValidator) jobBase(j *JobBase, t prowv1.ProwJobType, c *Config) {
 	}
 	for i, r := range j.ExtraRefs {
 		if r.Org == "" || r.Repo == "" {
-			v.fail(fmt.Sprintf("extra_refs[%d]", i), "needs both org and repo")
+			v.stricter(fmt.Sprintf("extra_refs[%d]", i), "should have both org and repo, or it cannot be cloned")
 		}
 	}
 	if j.Agent != string(prowv1.KubernetesAgent) {
@@ -270,10 +295,10 @@ func (v *jobValidator) podSpec(j *JobBase, t prowv1.ProwJobType) {
 			if slices.Contains(reservedVolumes, m.Name) {
 				v.fail(field+".volumeMounts", "volume name %q is reserved for decoration; rename it", m.Name)
 			}
-			for _, p := range reservedMountPaths {
-				if pathOverlaps(m.MountPath, p) {
-					v.fail(field+".volumeMounts", "mount %s at %s overlaps decoration's mount at %s; mount it elsewhere", m.Name, m.MountPath, p)
-				}
+			// Prow refuses only decoration's exact mount paths: a mount below one (a module cache
+			// at /home/prow/go/pkg) is nested inside it by Kubernetes, and is fine.
+			if slices.Contains(reservedMountPaths, path.Clean(m.MountPath)) {
+				v.fail(field+".volumeMounts", "mount %s at %s is decoration's own mount path; mount it elsewhere (a path below it is fine)", m.Name, m.MountPath)
 			}
 		}
 	}
@@ -284,12 +309,6 @@ func (v *jobValidator) podSpec(j *JobBase, t prowv1.ProwJobType) {
 			}
 		}
 	}
-}
-
-// pathOverlaps reports whether one path is the other or lies below it.
-func pathOverlaps(a, b string) bool {
-	a, b = path.Clean(a), path.Clean(b)
-	return a == b || strings.HasPrefix(a, b+"/") || strings.HasPrefix(b, a+"/")
 }
 
 func (v *jobValidator) decoration(dc *prowv1.DecorationConfig) {
@@ -313,17 +332,20 @@ func (v *jobValidator) decoration(dc *prowv1.DecorationConfig) {
 		return
 	}
 	if gcs.Bucket == "" && gcs.LocalOutputDir == "" {
-		v.fail("decoration_config.gcs_configuration.bucket", "is missing; %s", fix)
+		v.stricter("decoration_config.gcs_configuration.bucket", "is missing, so nothing can be uploaded; %s", fix)
 	}
 	if !slices.Contains(pathStrategies, gcs.PathStrategy) {
 		v.fail("decoration_config.gcs_configuration.path_strategy", "is %q; use one of legacy, single, explicit", gcs.PathStrategy)
 	} else if gcs.PathStrategy != "explicit" && (gcs.DefaultOrg == "" || gcs.DefaultRepo == "") {
 		v.fail("decoration_config.gcs_configuration", "path_strategy %s needs default_org and default_repo; set them, or use path_strategy explicit", gcs.PathStrategy)
 	}
-	for name, d := range map[string]*metav1.Duration{"timeout": dc.Timeout, "grace_period": dc.GracePeriod} {
+	for name, d := range map[string]*prowv1.Duration{"timeout": dc.Timeout, "grace_period": dc.GracePeriod} {
 		if d != nil && d.Duration < 0 {
-			v.fail("decoration_config."+name, "must not be negative")
+			v.stricter("decoration_config."+name, "should not be negative")
 		}
+	}
+	if dc.OauthTokenSecret != nil && len(dc.SSHKeySecrets) > 0 {
+		v.fail("decoration_config.oauth_token_secret", "and ssh_key_secrets are both set; clone with one of them")
 	}
 }
 
@@ -331,19 +353,14 @@ func (v *jobValidator) schedule(p *Periodic) {
 	set := 0
 	if p.Interval != "" {
 		set++
-		d, err := time.ParseDuration(p.Interval)
-		if err != nil || d <= 0 {
-			v.fail("interval", "%q is not a positive duration like 30m or 2h", p.Interval)
-		}
-		p.interval = d
+		p.interval = v.duration("interval", p.Interval)
 	}
 	if p.MinimumInterval != "" {
 		set++
-		d, err := time.ParseDuration(p.MinimumInterval)
-		if err != nil || d <= 0 {
-			v.fail("minimum_interval", "%q is not a positive duration like 30m or 2h", p.MinimumInterval)
-		}
-		p.minimumInterval = d
+		p.minimumInterval = v.duration("minimum_interval", p.MinimumInterval)
+	}
+	if p.Retry != nil {
+		p.Retry.interval = v.duration("retry.interval", p.Retry.Interval)
 	}
 	if p.Cron != "" {
 		set++
@@ -356,6 +373,19 @@ func (v *jobValidator) schedule(p *Periodic) {
 	if set != 1 {
 		v.fail("interval", "a periodic needs exactly one of interval, minimum_interval and cron; it has %d", set)
 	}
+}
+
+// duration parses a Go duration: one that does not parse is an error, as in Prow; zero or
+// negative is a stricter-than-Prow warning.
+func (v *jobValidator) duration(field, s string) time.Duration {
+	d, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		v.fail(field, "%q is not a duration like 30m or 2h", s)
+	case d <= 0:
+		v.stricter(field, "%q should be a positive duration like 30m or 2h", s)
+	}
+	return d
 }
 
 func (v *jobValidator) brancher(b *Brancher) {

@@ -23,7 +23,8 @@ func TestValidation(t *testing.T) {
 		{"bad name", "periodics:\n- name: bad/name\n  interval: 1h\n  spec: {containers: [{image: a, command: [x]}]}\n", `job "bad/name": name: must match`, 2},
 		{"no schedule", per(""), `job "p": interval: a periodic needs exactly one of interval, minimum_interval and cron; it has 0`, 2},
 		{"two schedules", per("  interval: 1h\n  cron: '0 * * * *'\n"), "it has 2", 3},
-		{"bad interval", per("  interval: soon\n"), `interval: "soon" is not a positive duration`, 3},
+		{"bad interval", per("  interval: soon\n"), `interval: "soon" is not a duration`, 3},
+		{"bad retry interval", per("  interval: 1h\n  retry: {attempts: 2, interval: later}\n"), `retry.interval: "later" is not a duration`, 4},
 		{"bad cron", per("  cron: 'every day'\n"), `cron: "every day" is not a cron schedule`, 3},
 		{"always_run and run_if_changed", pre("    always_run: true\n    run_if_changed: '^docs/'\n"), "always_run: excludes run_if_changed", 4},
 		{"always_run and skip_if_only_changed", pre("    always_run: true\n    skip_if_only_changed: '^docs/'\n"), "always_run: excludes skip_if_only_changed", 4},
@@ -34,13 +35,13 @@ func TestValidation(t *testing.T) {
 		{"bad branch regex", pre("    branches: ['(']\n"), "branches: is not a valid regular expression", 4},
 		{"no command when decorated", "periodics:\n- name: p\n  interval: 1h\n  decorate: true\n  spec: {containers: [{image: a}]}\n", "spec.containers[0].command: is missing; a decorated container runs its command through the entrypoint", 5},
 		{"reserved volume", "periodics:\n- name: p\n  interval: 1h\n  decorate: true\n  spec:\n    volumes: [{name: logs, emptyDir: {}}]\n    containers: [{image: a, command: [x]}]\n", `spec.volumes: volume name "logs" is reserved for decoration`, 6},
-		{"reserved mount path", "periodics:\n- name: p\n  interval: 1h\n  decorate: true\n  spec:\n    volumes: [{name: v, emptyDir: {}}]\n    containers: [{image: a, command: [x], volumeMounts: [{name: v, mountPath: /home/prow/go/src}]}]\n", "overlaps decoration's mount at /home/prow/go", 7},
+		{"reserved mount path", "periodics:\n- name: p\n  interval: 1h\n  decorate: true\n  spec:\n    volumes: [{name: v, emptyDir: {}}]\n    containers: [{image: a, command: [x], volumeMounts: [{name: v, mountPath: /home/prow/go/}]}]\n", "is decoration's own mount path", 7},
+		{"oauth and ssh", "periodics:\n- name: p\n  interval: 1h\n  decorate: true\n  decoration_config:\n    oauth_token_secret: {name: o, key: k}\n    ssh_key_secrets: [s]\n  spec: {containers: [{image: a, command: [x]}]}\n", "oauth_token_secret: and ssh_key_secrets are both set", 6},
 		{"duplicate names on overlapping branches", "presubmits:\n  org/repo:\n  - name: j\n" + spec + "  - name: j\n    branches: [main]\n" + spec, `has another presubmit named "j"`, 5},
 		{"duplicate contexts", "presubmits:\n  org/repo:\n  - name: a\n    context: ci\n" + spec + "  - name: b\n    context: ci\n" + spec, `already reports context "ci"`, 7},
 		{"duplicate periodics", per("  interval: 1h\n") + "- name: p\n  interval: 2h\n  spec: {containers: [{image: a, command: [x]}]}\n", `a periodic named "p" is already defined`, 5},
 		{"incomplete decoration", "periodics:\n- name: p\n  interval: 1h\n  decorate: true\n  decoration_config:\n    utility_images: {clonerefs: c, initupload: i, entrypoint: e, sidecar: s}\n    gcs_configuration: {bucket: b, path_strategy: legacy}\n  spec: {containers: [{image: a, command: [x]}]}\n", "decoration_config.gcs_configuration: path_strategy legacy needs default_org and default_repo", 7},
 		{"bad path strategy", "periodics:\n- name: p\n  interval: 1h\n  decorate: true\n  decoration_config:\n    utility_images: {clonerefs: c, initupload: i, entrypoint: e, sidecar: s}\n    gcs_configuration: {bucket: b, path_strategy: flat}\n  spec: {containers: [{image: a, command: [x]}]}\n", `path_strategy: is "flat"; use one of legacy, single, explicit`, 7},
-		{"unknown agent", per("  interval: 1h\n  agent: robot\n"), `agent: "robot" is not an agent`, 4},
 		{"no spec", "periodics:\n- name: p\n  interval: 1h\n", "spec: is missing; a job run by agent kubernetes needs a pod spec", 2},
 		{"unknown queue", per("  interval: 1h\n  job_queue_name: gpu\n"), `job_queue_name: queue "gpu" has no capacity`, 4},
 		{"bad label", per("  interval: 1h\n  labels: {'a b': c}\n"), "labels.a b: is not a valid label key", 4},
@@ -102,5 +103,49 @@ func TestAllErrorsCollected(t *testing.T) {
 	var errs Errors
 	if !errors.As(err, &errs) || len(errs) != 3 {
 		t.Fatalf("want 3 errors, got %v", err)
+	}
+}
+
+// TestProwValidIsNotAnError: configs Prow accepts load; where Prowl checks more than Prow, it warns
+// (naming the rule stricter-than-prow), and only --strict makes that an error.
+func TestProwValidIsNotAnError(t *testing.T) {
+	t.Parallel()
+	const decorated = "  interval: 1h\n  decorate: true\n"
+	for _, tc := range []struct {
+		name, jobs, warning, want string
+		line                      int
+	}{
+		{"nested mount below /home/prow/go", "periodics:\n- name: p\n" + decorated + "  spec:\n    volumes: [{name: cache, emptyDir: {}}]\n    containers: [{image: a, command: [x], volumeMounts: [{name: cache, mountPath: /home/prow/go/pkg}, {name: cache, mountPath: /logs/cache, subPath: l}]}]\n", "", "", 0},
+		{"unknown agent", "periodics:\n- name: p\n  interval: 1h\n  agent: robot\n", WarnUnknownAgent, `agent: "robot" is an unknown agent`, 4},
+		{"zero interval", "periodics:\n- name: p\n  interval: 0s\n  spec: {containers: [{image: a, command: [x]}]}\n", WarnStricterThanProw, `interval: "0s" should be a positive duration`, 3},
+		{"extra ref without repo", "periodics:\n- name: p\n  interval: 1h\n  extra_refs: [{org: o, base_ref: main}]\n  spec: {containers: [{image: a, command: [x]}]}\n", WarnStricterThanProw, "extra_refs[0]: should have both org and repo", 4},
+		{"repo key without org", "presubmits:\n  justrepo:\n  - name: j\n    spec: {containers: [{image: a, command: [x]}]}\n", WarnStricterThanProw, `presubmits.justrepo: should be "org/repo"`, 2},
+		{"no bucket", "periodics:\n- name: p\n" + decorated + "  decoration_config:\n    gcs_configuration: {bucket: '', local_output_dir: '', path_strategy: explicit}\n  spec: {containers: [{image: a, command: [x]}]}\n", "", "", 0},
+		{"decorate_all_jobs in a job file", "decorate_all_jobs: true\nperiodics:\n- name: p\n  interval: 1h\n  spec: {containers: [{image: a, command: [x]}]}\n", WarnIgnoredField, "decorate_all_jobs: is ignored in a job config file", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := writeTree(t, map[string]string{"jobs.yaml": tc.jobs, "config.yaml": decorationDefaults})
+			opts := Options{ConfigPath: filepath.Join(dir, "config.yaml"), JobConfigPath: filepath.Join(dir, "jobs.yaml")}
+			_, warnings, err := Load(opts)
+			if err != nil {
+				t.Fatalf("a config Prow accepts is an error: %v", err)
+			}
+			if tc.want == "" {
+				if len(warnings) > 0 {
+					t.Errorf("warnings: %v", warnings)
+				}
+				return
+			}
+			if len(warnings) != 1 || warnings[0].Warning != tc.warning || !strings.Contains(warnings[0].Error(), tc.want) || warnings[0].Line != tc.line {
+				t.Fatalf("want one %s warning at line %d saying %q, got %v", tc.warning, tc.line, tc.want, warnings)
+			}
+			opts.Strict = true
+			_, _, err = Load(opts)
+			var errs Errors
+			if strict := tc.warning == WarnStricterThanProw; strict != errors.As(err, &errs) {
+				t.Errorf("with --strict: error %v; want an error only for stricter-than-prow", err)
+			}
+		})
 	}
 }

@@ -73,7 +73,7 @@ func specFromJobBase(j *config.JobBase) prowv1.ProwJobSpec {
 		Cluster:               j.Cluster,
 		MaxConcurrency:        j.MaxConcurrency,
 		ErrorOnEviction:       j.ErrorOnEviction,
-		ExtraRefs:             deepCopyRefs(j.ExtraRefs),
+		ExtraRefs:             decorateExtraRefs(j),
 		DecorationConfig:      j.DecorationConfig.DeepCopy(),
 		PodSpec:               j.Spec.DeepCopy(),
 		PipelineRunSpec:       j.PipelineRunSpec.DeepCopy(),
@@ -90,18 +90,33 @@ func specFromJobBase(j *config.JobBase) prowv1.ProwJobSpec {
 	return spec
 }
 
-func deepCopyRefs(refs []prowv1.Refs) []prowv1.Refs {
-	if refs == nil {
+// decorateExtraRefs copies the job's extra_refs with decoration's clone settings, as Prow's
+// DecorateExtraRefs does.
+func decorateExtraRefs(j *config.JobBase) []prowv1.Refs {
+	if j.ExtraRefs == nil {
 		return nil
 	}
-	out := make([]prowv1.Refs, len(refs))
-	for i := range refs {
-		refs[i].DeepCopyInto(&out[i])
+	out := make([]prowv1.Refs, len(j.ExtraRefs))
+	for i := range j.ExtraRefs {
+		j.ExtraRefs[i].DeepCopyInto(&out[i])
+		decorateRefs(&out[i], j.DecorationConfig)
 	}
 	return out
 }
 
-// completeRefs adds the job's cloning settings to the refs under test.
+// decorateRefs gives refs that do not set blobless_fetch the decoration config's, as Prow does
+// for the primary refs and every extra ref (test-infra's default decoration config sets it for
+// every job).
+func decorateRefs(r *prowv1.Refs, dc *prowv1.DecorationConfig) {
+	if dc != nil && r.BloblessFetch == nil && dc.BloblessFetch != nil {
+		v := *dc.BloblessFetch
+		r.BloblessFetch = &v
+	}
+}
+
+// completeRefs adds the job's cloning settings to the refs under test: Prow's CompletePrimaryRefs,
+// and decoration_config.sparse_checkout_files where the refs set none (it applies to the primary
+// refs only, not to extra refs).
 func completeRefs(refs prowv1.Refs, j *config.JobBase) *prowv1.Refs {
 	out := refs.DeepCopy()
 	if j.PathAlias != "" {
@@ -115,6 +130,10 @@ func completeRefs(refs prowv1.Refs, j *config.JobBase) *prowv1.Refs {
 		out.CloneDepth = j.CloneDepth
 	}
 	out.SkipFetchHead = out.SkipFetchHead || j.SkipFetchHead
+	decorateRefs(out, j.DecorationConfig)
+	if dc := j.DecorationConfig; dc != nil && len(out.SparseCheckoutFiles) == 0 && len(dc.SparseCheckoutFiles) > 0 {
+		out.SparseCheckoutFiles = append([]string(nil), dc.SparseCheckoutFiles...)
+	}
 	return out
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"syscall"
 )
 
@@ -36,6 +38,9 @@ func Exec() int {
 	if err := os.Unsetenv(ExecEnv); err != nil {
 		return 127
 	}
+	// Parents before children, as container runtimes order them (containerd's sortMounts): a
+	// cache at /home/prow/go/pkg must go on top of the code volume at /home/prow/go, not under it.
+	sort.SliceStable(l.Mounts, func(i, j int) bool { return mountDepth(l.Mounts[i].Target) < mountDepth(l.Mounts[j].Target) })
 	// Open the command before mounting: a volume (clonerefs-tmp at /tmp, say) may hide its path.
 	// The descriptor is kept open across exec so that scripts run by path work too.
 	path := l.Argv[0]
@@ -84,6 +89,11 @@ func Exec() int {
 	err := syscall.Exec(path, l.Argv, os.Environ())
 	fmt.Fprintf(os.Stderr, "localnode: run %s: %v\n", l.Argv[0], err)
 	return 127
+}
+
+// mountDepth counts a mount target's path components.
+func mountDepth(target string) int {
+	return len(strings.Split(strings.Trim(filepath.Clean(target), "/"), "/"))
 }
 
 func lookPath(name string) (string, error) {

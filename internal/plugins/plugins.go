@@ -22,6 +22,16 @@ type Config struct {
 	Plugins map[string]OrgPlugins `json:"plugins,omitempty"`
 	// Triggers configure the trigger plugin per org or org/repo.
 	Triggers []Trigger `json:"triggers,omitempty"`
+	// ExternalPlugins are the plugins served by other programs, per org or org/repo. Prowl does
+	// not call them; checkconfig validates them as Prow does.
+	ExternalPlugins map[string][]ExternalPlugin `json:"external_plugins,omitempty"`
+}
+
+// ExternalPlugin is one entry of `external_plugins`.
+type ExternalPlugin struct {
+	Name     string   `json:"name"`
+	Endpoint string   `json:"endpoint,omitempty"`
+	Events   []string `json:"events,omitempty"`
 }
 
 // OrgPlugins are the plugins of one org or repo.

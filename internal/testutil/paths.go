@@ -17,14 +17,24 @@ func RepoRoot() string {
 
 // SharedTestdata returns the path of rel under ../shared/testdata (Prow's fixtures and real configs,
 // which are read in place and never copied), or skips the test, saying why, where it is absent, as in
-// a user's own clone.
+// a user's own clone. $PROWL_SHARED_TESTDATA names another place for it (a git worktree lives one
+// directory deeper than the clone that ../shared sits beside).
 func SharedTestdata(tb testing.TB, rel ...string) string {
 	tb.Helper()
-	p := filepath.Join(append([]string{RepoRoot(), "..", "shared", "testdata"}, rel...)...)
+	p := filepath.Join(append([]string{SharedTestdataPath()}, rel...)...)
 	if _, err := os.Stat(p); err != nil {
 		tb.Skipf("skipping: %s is absent (../shared/testdata comes with the team's workspace, not with a clone)", p)
 	}
 	return p
+}
+
+// SharedTestdataPath is where ../shared/testdata is looked for: $PROWL_SHARED_TESTDATA, else
+// beside the repository.
+func SharedTestdataPath() string {
+	if env := os.Getenv("PROWL_SHARED_TESTDATA"); env != "" {
+		return env
+	}
+	return filepath.Join(RepoRoot(), "..", "shared", "testdata")
 }
 
 // Seed returns the path of one of the seed's files, copied into testdata/seed.

@@ -14,7 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
+
+	"k8s.io/utils/clock"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/downwardapi"
@@ -25,6 +26,11 @@ import (
 // Run clones every ref in parallel and writes the records to o.Log. A failed clone is recorded,
 // not returned: initupload reports it and ends the run. The error is for failures to record.
 func Run(ctx context.Context, o *options.CloneRefs) error {
+	return run(ctx, o, clock.RealClock{})
+}
+
+// run is Run with the clock that times the records' durations.
+func run(ctx context.Context, o *options.CloneRefs, clk clock.PassiveClock) error {
 	if o.GitUserName == "" {
 		o.GitUserName = options.DefaultGitUserName
 	}
@@ -48,7 +54,7 @@ func Run(ctx context.Context, o *options.CloneRefs) error {
 			defer wg.Done()
 			limit <- struct{}{}
 			defer func() { <-limit }()
-			records[i] = cloneRefs(ctx, o, refs, ssh, sshErr)
+			records[i] = cloneRepo(ctx, clk, o, refs, ssh, sshErr)
 		}()
 	}
 	wg.Wait()
@@ -65,18 +71,19 @@ func Run(ctx context.Context, o *options.CloneRefs) error {
 // cloner runs the git commands of one repository and records them.
 type cloner struct {
 	ctx    context.Context
+	clk    clock.PassiveClock
 	dir    string
 	env    []string
 	record *metadata.CloneRecord
 }
 
 func (c *cloner) git(args ...string) (string, error) {
-	start := time.Now()
+	start := c.clk.Now()
 	cmd := exec.CommandContext(c.ctx, "git", args...)
 	cmd.Dir = c.dir
 	cmd.Env = c.env
 	out, err := cmd.CombinedOutput()
-	rec := metadata.Command{Command: "git " + strings.Join(redact(args), " "), Output: string(out), Duration: int64(time.Since(start))}
+	rec := metadata.Command{Command: "git " + strings.Join(redact(args), " "), Output: string(out), Duration: int64(c.clk.Since(start))}
 	if err != nil {
 		rec.Error = err.Error()
 	}
@@ -113,8 +120,9 @@ func remote(o *options.CloneRefs, r prowv1.Refs) string {
 	return fmt.Sprintf("https://github.com/%s/%s.git", r.Org, r.Repo)
 }
 
-func cloneRefs(ctx context.Context, o *options.CloneRefs, r prowv1.Refs, ssh string, sshErr error) metadata.CloneRecord {
-	start := time.Now()
+// cloneRepo checks out one repository with its pull requests merged, and records what it ran.
+func cloneRepo(ctx context.Context, clk clock.PassiveClock, o *options.CloneRefs, r prowv1.Refs, ssh string, sshErr error) metadata.CloneRecord {
+	start := clk.Now()
 	rec := metadata.CloneRecord{Refs: r}
 	dir := filepath.Join(o.SrcRoot, "src", downwardapi.RepoPath(r))
 	uri := remote(o, r)
@@ -122,32 +130,66 @@ func cloneRefs(ctx context.Context, o *options.CloneRefs, r prowv1.Refs, ssh str
 	if sshErr != nil {
 		err = sshErr
 	}
-	c := &cloner{ctx: ctx, dir: dir, record: &rec, env: env}
-	fail := func(err error) metadata.CloneRecord {
-		rec.Failed = true
-		rec.Commands = append(rec.Commands, metadata.Command{Command: "# clone failed", Error: err.Error()})
-		rec.Duration = int64(time.Since(start))
-		return rec
+	c := &cloner{ctx: ctx, clk: clk, dir: dir, record: &rec, env: env}
+	if err == nil {
+		err = os.MkdirAll(dir, 0o755)
+	}
+	if err == nil {
+		err = c.checkOutBase(o, r, uri)
+	}
+	if err == nil {
+		err = c.mergePulls(r, uri, env)
+	}
+	if err == nil && !r.SkipSubmodules && len(r.SparseCheckoutFiles) == 0 {
+		// A sparse checkout implies skip_submodules, as in Prow.
+		_, err = c.git("submodule", "update", "--init", "--recursive")
+	}
+	if err == nil {
+		rec.FinalSHA, err = c.git("rev-parse", "HEAD")
 	}
 	if err != nil {
-		return fail(err)
+		rec.Failed = true
+		rec.Commands = append(rec.Commands, metadata.Command{Command: "# clone failed", Error: err.Error()})
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fail(err)
+	rec.Duration = int64(clk.Since(start))
+	return rec
+}
+
+// fetchArgs are the options of the base's fetches, as Prow's clonerefs sets them: --depth for
+// clone_depth, --filter=blob:none for blobless_fetch (the blobs come when checkout needs them),
+// and for sparse_checkout_files a depth of 1, the filter and no tags.
+func fetchArgs(r prowv1.Refs) []string {
+	depth := r.CloneDepth
+	sparse := len(r.SparseCheckoutFiles) > 0
+	if sparse {
+		depth = 1
 	}
-	depth := []string{}
-	if r.CloneDepth > 0 {
-		depth = []string{"--depth", strconv.Itoa(r.CloneDepth)}
+	var args []string
+	if depth > 0 {
+		args = append(args, "--depth", strconv.Itoa(depth))
 	}
-	steps := [][]string{
-		{"init"},
-		{"config", "user.name", o.GitUserName},
-		{"config", "user.email", o.GitUserEmail},
-		append(append([]string{"fetch"}, depth...), uri, r.BaseRef),
+	if blobless(r) || sparse {
+		args = append(args, "--filter=blob:none")
 	}
+	if sparse {
+		args = append(args, "--no-tags")
+	}
+	return args
+}
+
+func blobless(r prowv1.Refs) bool { return r.BloblessFetch != nil && *r.BloblessFetch }
+
+// checkOutBase makes the repository, fetches the base and checks it out on its branch, with only
+// sparse_checkout_files in the working tree when they are set.
+func (c *cloner) checkOutBase(o *options.CloneRefs, r prowv1.Refs, uri string) error {
+	steps := [][]string{{"init"}, {"config", "user.name", o.GitUserName}, {"config", "user.email", o.GitUserEmail}}
+	if len(r.SparseCheckoutFiles) > 0 {
+		steps = append(steps, []string{"sparse-checkout", "init"})
+	}
+	steps = append(steps, append(append([]string{"fetch"}, fetchArgs(r)...), uri, r.BaseRef))
 	for _, s := range steps {
 		if _, err := c.git(s...); err != nil {
-			return fail(err)
+			return err
 		}
 	}
 	base := "FETCH_HEAD"
@@ -155,30 +197,47 @@ func cloneRefs(ctx context.Context, o *options.CloneRefs, r prowv1.Refs, ssh str
 		base = r.BaseSHA
 		if _, err := c.git("cat-file", "-e", r.BaseSHA+"^{commit}"); err != nil {
 			// A shallow fetch may not hold the base SHA: fetch it by name.
-			if _, err := c.git(append(append([]string{"fetch"}, depth...), uri, r.BaseSHA)...); err != nil {
-				return fail(err)
+			if _, err := c.git(append(append([]string{"fetch"}, fetchArgs(r)...), uri, r.BaseSHA)...); err != nil {
+				return err
 			}
 		}
 	}
-	for _, s := range [][]string{{"checkout", "-q", base}, {"branch", "--force", r.BaseRef}, {"checkout", "-q", r.BaseRef}} {
+	steps = nil
+	if len(r.SparseCheckoutFiles) > 0 {
+		steps = append(steps, append([]string{"sparse-checkout", "set"}, r.SparseCheckoutFiles...))
+	}
+	steps = append(steps, []string{"checkout", "-q", base}, []string{"branch", "--force", r.BaseRef}, []string{"checkout", "-q", r.BaseRef})
+	for _, s := range steps {
 		if _, err := c.git(s...); err != nil {
-			return fail(err)
+			return err
 		}
 	}
-	// Merges get fixed dates (the base commit's, plus a second per merge) so the merged SHA is the
-	// same on every run of the same refs.
+	return nil
+}
+
+// mergePulls fetches and merges each pull request in order. Merges get fixed dates (the base
+// commit's, plus a second per merge) so the merged SHA is the same on every run of the same refs.
+func (c *cloner) mergePulls(r prowv1.Refs, uri string, env []string) error {
+	defer func() { c.env = env }()
 	baseTime, err := c.git("show", "-s", "--format=%ct", "HEAD")
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	when, _ := strconv.ParseInt(baseTime, 10, 64)
+	var args []string
+	if r.CloneDepth > 0 {
+		args = append(args, "--depth", strconv.Itoa(r.CloneDepth))
+	}
+	if blobless(r) {
+		args = append(args, "--filter=blob:none")
+	}
 	for i, p := range r.Pulls {
 		ref := p.Ref
 		if ref == "" {
 			ref = fmt.Sprintf("pull/%d/head", p.Number)
 		}
-		if _, err := c.git(append(append([]string{"fetch"}, depth...), uri, ref)...); err != nil {
-			return fail(err)
+		if _, err := c.git(append(append([]string{"fetch"}, args...), uri, ref)...); err != nil {
+			return err
 		}
 		head := "FETCH_HEAD"
 		if p.SHA != "" {
@@ -188,22 +247,10 @@ func cloneRefs(ctx context.Context, o *options.CloneRefs, r prowv1.Refs, ssh str
 		c.env = append(env[:len(env):len(env)], "GIT_AUTHOR_DATE="+date, "GIT_COMMITTER_DATE="+date)
 		if _, err := c.git("merge", "--no-ff", "--no-stat", "-m", fmt.Sprintf("Merge pull request #%d", p.Number), head); err != nil {
 			_, _ = c.git("merge", "--abort")
-			return fail(err)
+			return err
 		}
 	}
-	c.env = env
-	if !r.SkipSubmodules {
-		if _, err := c.git("submodule", "update", "--init", "--recursive"); err != nil {
-			return fail(err)
-		}
-	}
-	head, err := c.git("rev-parse", "HEAD")
-	if err != nil {
-		return fail(err)
-	}
-	rec.FinalSHA = head
-	rec.Duration = int64(time.Since(start))
-	return rec
+	return nil
 }
 
 // gitEnv is the environment git runs in for one remote: no prompts; the OAuth token as an

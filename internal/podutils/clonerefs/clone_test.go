@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -233,5 +234,104 @@ func TestCloneOverSSHWithHostFingerprints(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// partialCloneRepo is a repository served by git-http-backend that allows partial clones, as
+// GitHub does, with history (a file changed twice) and files in several directories.
+func partialCloneRepo(t *testing.T) (*testutil.GitRepo, string) {
+	t.Helper()
+	repo := testutil.NewGitRepo(t, "org", "repo")
+	repo.Commit("docs/guide.md", "first draft\n", "docs")
+	repo.Commit("docs/guide.md", "second draft\n", "docs again")
+	repo.Commit("pkg/op/op.go", "package op\n", "code")
+	repo.Commit("Makefile", "all:\n", "build")
+	repo.Git(repo.Work, "push", "-q", "origin", "main")
+	repo.Git(repo.Root, "-C", filepath.Join(repo.Root, "org", "repo.git"), "config", "uploadpack.allowFilter", "true")
+	return repo, repo.ServeHTTP()
+}
+
+// missingObjects lists the objects of every commit in the clone that are not in it.
+func missingObjects(t *testing.T, dir string) []string {
+	t.Helper()
+	var missing []string
+	for _, line := range strings.Split(git(t, dir, "rev-list", "--objects", "--missing=print", "--all"), "\n") {
+		if strings.HasPrefix(line, "?") {
+			missing = append(missing, line[1:])
+		}
+	}
+	return missing
+}
+
+// TestBloblessFetch: with blobless_fetch clonerefs fetches with --filter=blob:none: the checkout
+// has every file, and the blobs only older commits need were never fetched. Without it, the
+// clone is complete.
+func TestBloblessFetch(t *testing.T) {
+	t.Parallel()
+	repo, url := partialCloneRepo(t)
+	pr := repo.PullRequest("1", "pr.txt", "from the pull request\n")
+	firstDraft := repo.Git(repo.Work, "rev-parse", "main~3:docs/guide.md")
+	yes := true
+	for _, tc := range []struct {
+		name     string
+		blobless *bool
+	}{{"blobless", &yes}, {"full", nil}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			refs := prowv1.Refs{Org: "org", Repo: "repo", BaseRef: "main", CloneURI: url, BloblessFetch: tc.blobless, Pulls: []prowv1.Pull{{Number: 1, SHA: pr}}}
+			root, records := clone(t, refs)
+			if len(records) != 1 || records[0].Failed {
+				t.Fatalf("records: %+v", records)
+			}
+			dir := filepath.Join(root, "src", "github.com", "org", "repo")
+			for _, f := range []string{"README.md", "docs/guide.md", "pkg/op/op.go", "Makefile", "pr.txt"} {
+				if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+					t.Errorf("%s missing from the checkout: %v", f, err)
+				}
+			}
+			var filtered bool
+			for _, c := range records[0].Commands {
+				filtered = filtered || (strings.HasPrefix(c.Command, "git fetch") && strings.Contains(c.Command, "--filter=blob:none"))
+			}
+			missing := missingObjects(t, dir)
+			if tc.blobless != nil {
+				if !filtered || !slices.Contains(missing, firstDraft) {
+					t.Errorf("blobless: filtered fetch %v, missing %v; want the first draft's blob %s missing", filtered, missing, firstDraft)
+				}
+			} else if filtered || len(missing) > 0 {
+				t.Errorf("full clone: filtered fetch %v, missing %v", filtered, missing)
+			}
+		})
+	}
+}
+
+// TestSparseCheckout: with sparse_checkout_files only those paths (and, in git's cone mode, the
+// files at the top) are checked out, with no blob of the others fetched and no submodules.
+func TestSparseCheckout(t *testing.T) {
+	t.Parallel()
+	repo, url := partialCloneRepo(t)
+	base := repo.Git(repo.Work, "rev-parse", "main")
+	guide := repo.Git(repo.Work, "rev-parse", "main:docs/guide.md")
+	refs := prowv1.Refs{Org: "org", Repo: "repo", BaseRef: "main", BaseSHA: base, CloneURI: url, SparseCheckoutFiles: []string{"pkg/op"}}
+	root, records := clone(t, refs)
+	if len(records) != 1 || records[0].Failed || records[0].FinalSHA != base {
+		t.Fatalf("records: %+v", records)
+	}
+	dir := filepath.Join(root, "src", "github.com", "org", "repo")
+	for _, f := range []string{"pkg/op/op.go", "Makefile", "README.md"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("%s missing from the sparse checkout: %v", f, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "docs")); !os.IsNotExist(err) {
+		t.Errorf("docs/ is checked out: %v", err)
+	}
+	if missing := missingObjects(t, dir); !slices.Contains(missing, guide) {
+		t.Errorf("the blob of docs/guide.md was fetched; missing %v", missing)
+	}
+	for _, c := range records[0].Commands {
+		if strings.Contains(c.Command, "submodule") {
+			t.Errorf("a sparse checkout ran %q", c.Command)
+		}
 	}
 }
