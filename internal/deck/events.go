@@ -75,6 +75,7 @@ func (s *Server) drain(sub *subscriber, c change) []change {
 	var out []change
 	for _, c := range batch {
 		if i, ok := seen[c.row.name]; ok {
+			c.old = out[i].old // what the page showed before the first change of the batch
 			out[i] = c
 			continue
 		}
@@ -89,9 +90,12 @@ func (s *Server) writeChanges(bw *bufio.Writer, r *http.Request, f filter, batch
 	now := s.o.Clock.Now()
 	changed := false
 	for _, c := range batch {
+		was := c.old != nil && f.matches(c.old)
 		if c.removed || !f.matches(c.row) {
-			writeEvent(bw, "remove", "pj-"+c.row.name)
-			changed = changed || c.removed
+			if was {
+				writeEvent(bw, "remove", "pj-"+c.row.name)
+				changed = true
+			}
 			continue
 		}
 		html, err := render("row", s.rowView(r, c.row, now))

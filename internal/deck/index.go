@@ -58,6 +58,7 @@ func before(aStart time.Time, aName string, bStart time.Time, bName string) bool
 // change is one row added, changed or removed, for the live subscribers.
 type change struct {
 	row     *row
+	old     *row // the row before, if there was one
 	removed bool
 }
 
@@ -88,13 +89,14 @@ func (ix *index) position(start time.Time, name string) int {
 func (ix *index) upsert(pj *prowv1.ProwJob) {
 	r := newRow(pj)
 	ix.mu.Lock()
-	if old, ok := ix.byName[r.name]; ok {
+	prev := ix.byName[r.name]
+	if old := prev; old != nil {
 		i := ix.position(old.start, old.name)
 		if old.start.Equal(r.start) && i < len(ix.sorted) && ix.sorted[i] == old {
 			ix.sorted[i] = r
 			ix.byName[r.name] = r
 			ix.mu.Unlock()
-			ix.publish(change{row: r})
+			ix.publish(change{row: r, old: old})
 			return
 		}
 		ix.removeLocked(old)
@@ -105,7 +107,7 @@ func (ix *index) upsert(pj *prowv1.ProwJob) {
 	ix.sorted[i] = r
 	ix.byName[r.name] = r
 	ix.mu.Unlock()
-	ix.publish(change{row: r})
+	ix.publish(change{row: r, old: prev})
 }
 
 func (ix *index) removeLocked(old *row) {
@@ -124,7 +126,7 @@ func (ix *index) remove(name string) {
 	}
 	ix.mu.Unlock()
 	if ok {
-		ix.publish(change{row: old, removed: true})
+		ix.publish(change{row: old, old: old, removed: true})
 	}
 }
 
