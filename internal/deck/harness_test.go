@@ -249,7 +249,7 @@ func (h *harness) get(c *http.Client, path string) (int, string, http.Header) {
 	return resp.StatusCode, string(b), resp.Header
 }
 
-var csrfRE = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+var csrfRE = regexp.MustCompile(`<meta name="csrf-token" content="([^"]+)">`)
 
 // csrf is the token the list page gives c's forms.
 func (h *harness) csrf(c *http.Client) string {
@@ -301,3 +301,5 @@ func (h *harness) login(c *http.Client, user string) {
 		h.t.Fatalf("login redirect: %d to %q, want 302 to /", resp.StatusCode, resp.Header.Get("Location"))
 	}
 }
+
+func metav1Time(t time.Time) metav1.Time { return metav1.NewTime(t) }
