@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"sort"
@@ -175,7 +176,10 @@ func Run(ctx context.Context, env *testutil.Env, repoRoot string, n, runs int) (
 	res := Result{Jobs: n}
 	in, err := configload.Find(repoRoot)
 	if err != nil {
-		return res, err
+		// A worktree under wt/ has the corpus two levels up.
+		if in, err = configload.Find(filepath.Join(repoRoot, "..")); err != nil {
+			return res, err
+		}
 	}
 	cfg, _, err := config.Load(config.Options{ConfigPath: in.ConfigPath, JobConfigPath: in.JobConfigPath})
 	if err != nil {

@@ -26,7 +26,7 @@ type deckFlags struct {
 	rerunCreatesJob, allowInsecure bool
 	cookieSecret, oauthConfig      string
 	githubHost, pluginConfig       string
-	local                          bool
+	local, showHidden              bool
 }
 
 func (f *deckFlags) add(cmd *cobra.Command) {
@@ -38,6 +38,7 @@ func (f *deckFlags) add(cmd *cobra.Command) {
 	fl.StringVar(&f.githubHost, "github-host", "github.com", "GitHub's web host for OAuth login (a host for https, or a URL)")
 	fl.StringVar(&f.pluginConfig, "plugin-config", "", "Prow's plugins.yaml: users the trigger plugin trusts may rerun presubmits of their pull requests")
 	fl.BoolVar(&f.allowInsecure, "allow-insecure", false, "send cookies over plain HTTP too (Prow's flag; for a Deck without TLS)")
+	fl.BoolVar(&f.showHidden, "show-hidden", false, "show jobs marked hidden: true too (Prow's flag)")
 	fl.BoolVar(&f.local, "local", false, "let requests from this machine (loopback) rerun and abort without logging in, as prowl up does without GitHub")
 }
 
@@ -106,7 +107,7 @@ GitHub credentials (--github-token-path, or a GitHub App) let it look up orgs an
 				return fmt.Errorf("%s: %w", cfgFlags.configPath, err)
 			}
 			o := deck.Options{Addr: fmt.Sprintf(":%d", df.port), Config: agent.Config, Auth: a, RerunCreatesJob: df.rerunCreatesJob,
-				Local: df.local, Registerer: ctrlmetrics.Registry, Gatherer: ctrlmetrics.Registry}
+				Local: df.local, ShowHidden: df.showHidden, Registerer: ctrlmetrics.Registry, Gatherer: ctrlmetrics.Registry}
 			if err := df.github(&gh, &o, stderr); err != nil {
 				return err
 			}

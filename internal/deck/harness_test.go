@@ -171,6 +171,7 @@ type job struct {
 	done      time.Duration // completed this long after start; 0 = not complete
 	rac       *prowv1.RerunAuthConfig
 	url       string
+	hidden    bool
 }
 
 // create makes the ProwJob with its status and waits until Deck's index shows it.
@@ -183,7 +184,7 @@ func (h *harness) create(j job) *prowv1.ProwJob {
 		}
 	}
 	pj := &prowv1.ProwJob{ObjectMeta: metav1.ObjectMeta{Name: j.name, Namespace: h.ns, Labels: map[string]string{"created-by-prow": "true", "prow.k8s.io/job": j.job}},
-		Spec: prowv1.ProwJobSpec{Type: j.typ, Job: j.job, Agent: "kubernetes", Cluster: j.cluster, RerunAuthConfig: j.rac,
+		Spec: prowv1.ProwJobSpec{Type: j.typ, Job: j.job, Agent: "kubernetes", Cluster: j.cluster, RerunAuthConfig: j.rac, Hidden: j.hidden,
 			PodSpec:          &corev1.PodSpec{Containers: []corev1.Container{{Name: "test", Image: "alpine", Command: []string{"true"}}}},
 			DecorationConfig: &prowv1.DecorationConfig{UtilityImages: &prowv1.UtilityImages{Entrypoint: "entrypoint"}}}}
 	if j.org != "" {
@@ -212,7 +213,9 @@ func (h *harness) create(j job) *prowv1.ProwJob {
 	if err := env.Client.Status().Update(ctx, pj); err != nil {
 		h.t.Fatal(err)
 	}
-	h.waitFor(func(r *row) bool { return r.state == j.state }, pj.Name)
+	if !j.hidden {
+		h.waitFor(func(r *row) bool { return r.state == j.state }, pj.Name)
+	}
 	return pj
 }
 

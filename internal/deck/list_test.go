@@ -67,6 +67,17 @@ func TestListNewestFirstWithFilters(t *testing.T) {
 	}
 }
 
+func TestListLeavesOutHiddenJobs(t *testing.T) {
+	h := newHarness(t, setup{})
+	h.create(job{name: "secret", job: "ci-private", hidden: true})
+	h.create(job{name: "public", job: "ci-public"})
+	_, body, _ := h.get(nil, "/")
+	_, js, _ := h.get(nil, "/prowjobs.js")
+	if got := strings.Join(rowNames(body), ","); got != "public" || strings.Contains(js, "ci-private") {
+		t.Errorf("hidden job shown: rows %s", got)
+	}
+}
+
 func TestListSuccessRates(t *testing.T) {
 	h := newHarness(t, setup{})
 	seedJobs(h)

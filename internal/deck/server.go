@@ -54,6 +54,8 @@ type Options struct {
 	Trust  Trust
 	// Auth is the login and CSRF protection; one with a random secret and no login when nil.
 	Auth *auth.Auth
+	// ShowHidden shows jobs marked hidden too (Prow's --show-hidden); they are left out otherwise.
+	ShowHidden bool
 	// RerunCreatesJob lets POST /rerun create the job (Prow's --rerun-creates-job).
 	RerunCreatesJob bool
 	// Local lets a request from this machine rerun and abort without logging in: what `prowl up`
@@ -184,7 +186,7 @@ func waitSynced(ctx context.Context, reg toolscache.ResourceEventHandlerRegistra
 func (s *Server) Synced() <-chan struct{} { return s.synced }
 
 func (s *Server) observe(obj any) {
-	if pj, ok := obj.(*prowv1.ProwJob); ok {
+	if pj, ok := obj.(*prowv1.ProwJob); ok && (s.o.ShowHidden || !pj.Spec.Hidden) {
 		s.index.upsert(pj)
 	}
 }
