@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
+	"github.com/prowl-ci/prowl/internal/config"
 	"github.com/prowl-ci/prowl/internal/deck/auth"
 )
 
@@ -21,11 +22,29 @@ type decision struct {
 // deckRerunAuth is the config-level rule for the job, from deck.rerun_auth_configs or
 // deck.default_rerun_auth_configs.
 func (s *Server) deckRerunAuth(spec *prowv1.ProwJobSpec) (*prowv1.RerunAuthConfig, error) {
-	d, err := s.o.Config().DeckConfig()
+	d, err := s.deckConfig()
 	if err != nil {
 		return nil, err
 	}
 	return d.RerunAuthConfig(spec), nil
+}
+
+// parsedDeck is the deck section of one config, decoded once.
+type parsedDeck struct {
+	cfg  *config.Config
+	deck *config.Deck
+	err  error
+}
+
+// deckConfig is the deck section of the config in force, decoded once per config.
+func (s *Server) deckConfig() (*config.Deck, error) {
+	cfg := s.o.Config()
+	if p := s.deck.Load(); p != nil && p.cfg == cfg {
+		return p.deck, p.err
+	}
+	d, err := cfg.DeckConfig()
+	s.deck.Store(&parsedDeck{cfg: cfg, deck: d, err: err})
+	return d, err
 }
 
 // authorize decides as Prow's Deck does: allow_anyone (the deck config's or the job's) lets

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -80,6 +81,7 @@ type Server struct {
 	auth    *auth.Auth
 	metrics *metrics
 	synced  chan struct{}
+	deck    atomic.Pointer[parsedDeck]
 }
 
 // New makes a Server; Run serves it.
