@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -121,11 +122,15 @@ func create(ctx context.Context, c client.Client, pjs []*prowv1.ProwJob, workers
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var first error
+	var made atomic.Int64
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for pj := range work {
+				if n := made.Add(1); n%5000 == 0 {
+					fmt.Fprintf(os.Stderr, "deck bench: %d of %d ProwJobs created\n", n, len(pjs))
+				}
 				if err := jobs.Create(ctx, c, pj); err != nil {
 					mu.Lock()
 					if first == nil {
