@@ -89,6 +89,8 @@ func (s *Server) handleProwJobs(w http.ResponseWriter, r *http.Request) {
 	bw.WriteString(`{"items":[`)
 	enc := json.NewEncoder(bw)
 	first := true
+	var scratch prowv1.ProwJob
+	empty := map[int]*corev1.PodSpec{} // one trimmed pod spec per container count
 	s.index.each(nil, func(rw *row) bool {
 		pj := rw.pj
 		if !refsMatch(pj, org, func(r prowv1.Refs) string { return r.Org }) ||
@@ -99,7 +101,7 @@ func (s *Server) handleProwJobs(w http.ResponseWriter, r *http.Request) {
 			bw.WriteByte(',')
 		}
 		first = false
-		_ = enc.Encode(trimmed(pj, omit))
+		_ = enc.Encode(trimmed(&scratch, pj, omit, empty))
 		return true
 	})
 	bw.WriteString("]}")
@@ -126,10 +128,11 @@ func ownerMatch(pj *prowv1.ProwJob, owner string) bool {
 	return pj.Spec.Refs != nil && slices.ContainsFunc(pj.Spec.Refs.Pulls, func(p prowv1.Pull) bool { return p.Author == owner })
 }
 
-// trimmed is a shallow copy of the cached pj with managedFields and the omitted fields left out;
-// the cached object is not touched.
-func trimmed(pj *prowv1.ProwJob, omit map[string]bool) *prowv1.ProwJob {
-	out := *pj
+// trimmed is a shallow copy of the cached pj into out, with managedFields and the omitted fields
+// left out; the cached object is not touched. Reusing out and the empty pod specs (read-only)
+// keeps an item from allocating.
+func trimmed(out, pj *prowv1.ProwJob, omit map[string]bool, empty map[int]*corev1.PodSpec) *prowv1.ProwJob {
+	*out = *pj
 	out.ManagedFields = nil
 	if omit["annotations"] {
 		out.Annotations = nil
@@ -141,9 +144,13 @@ func trimmed(pj *prowv1.ProwJob, omit map[string]bool) *prowv1.ProwJob {
 		out.Spec.DecorationConfig = nil
 	}
 	if omit["pod_spec"] && pj.Spec.PodSpec != nil {
-		out.Spec.PodSpec = &corev1.PodSpec{Containers: make([]corev1.Container, len(pj.Spec.PodSpec.Containers))}
+		n := len(pj.Spec.PodSpec.Containers)
+		if empty[n] == nil {
+			empty[n] = &corev1.PodSpec{Containers: make([]corev1.Container, n)}
+		}
+		out.Spec.PodSpec = empty[n]
 	}
-	return &out
+	return out
 }
 
 // handleProwJob is Prow's /prowjob?prowjob=NAME: the ProwJob as YAML without managedFields.
