@@ -26,6 +26,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -131,7 +132,7 @@ func create(ctx context.Context, c client.Client, pjs []*prowv1.ProwJob, workers
 				if n := made.Add(1); n%5000 == 0 {
 					fmt.Fprintf(os.Stderr, "deck bench: %d of %d ProwJobs created\n", n, len(pjs))
 				}
-				if err := jobs.Create(ctx, c, pj); err != nil {
+				if err := createRetrying(ctx, c, pj); err != nil {
 					mu.Lock()
 					if first == nil {
 						first = fmt.Errorf("create %s: %w", pj.Name, err)
@@ -147,6 +148,18 @@ func create(ctx context.Context, c client.Client, pjs []*prowv1.ProwJob, workers
 	close(work)
 	wg.Wait()
 	return first
+}
+
+// createRetrying creates pj, retrying a few times: a busy API server times out now and then.
+func createRetrying(ctx context.Context, c client.Client, pj *prowv1.ProwJob) error {
+	var err error
+	for try := range 5 {
+		if err = jobs.Create(ctx, c, pj.DeepCopy()); err == nil || apierrors.IsAlreadyExists(err) {
+			return nil
+		}
+		time.Sleep(time.Duration(try+1) * 200 * time.Millisecond)
+	}
+	return err
 }
 
 // get times n GETs of path and returns the spread and the size of one answer.
