@@ -31,7 +31,7 @@ import (
 
 func main() {
 	runs := flag.Int("runs", 7, "timed runs per measurement; the median is reported")
-	only := flag.String("only", "", "run only the benchmarks whose function name contains this (configLoad, decorateJobs, horologiumPass, plankBurst, upStart, entrypoint, sidecar, censor, hook)")
+	only := flag.String("only", "", "run only the benchmarks whose function name contains this (configLoad, decorateJobs, horologiumPass, plankBurst, upStart, entrypoint, sidecar, censor, hook, deck)")
 	flag.Parse()
 	ctrl.SetLogger(logr.Discard())
 	root, err := os.Getwd()
@@ -61,7 +61,7 @@ func main() {
 	}{
 		{"configLoad", configLoad}, {"decorateJobs", decorateJobs}, {"horologiumPass", horologiumPass}, {"plankBurst", plankBurst},
 		{"upStart", upStart}, {"entrypointTrue", entrypointTrue}, {"entrypoint100MB", entrypoint100MB}, {"sidecarUpload", sidecarUpload},
-		{"censorMemory", censorMemory}, {"hookLatency", hookLatency},
+		{"censorMemory", censorMemory}, {"hookLatency", hookLatency}, {"deckList", deckList},
 	}
 	for _, bm := range all {
 		if *only != "" && !strings.Contains(strings.ToLower(bm.name), strings.ToLower(*only)) {

@@ -85,6 +85,7 @@ type Server struct {
 	tokenTTL      time.Duration
 	issued        map[string]time.Time // installation token → expiry
 	tokensIssued  int
+	people        people // users, org IDs and teams (teams.go)
 }
 
 // New starts the fake; it stops when the test ends.
@@ -117,6 +118,7 @@ func StartAt(prefix string) *Server {
 	mux.HandleFunc("GET /orgs/{org}/installation", s.installation)
 	mux.HandleFunc("GET /users/{org}/installation", s.installation)
 	mux.HandleFunc("POST /app/installations/{id}/access_tokens", s.accessToken)
+	s.routePeople(mux)
 	h := s.middleware(mux)
 	if prefix != "" {
 		h = http.StripPrefix(strings.TrimSuffix(prefix, "/"), h)
