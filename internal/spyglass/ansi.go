@@ -14,7 +14,7 @@ import (
 
 // style is the SGR state of a stretch of text.
 type style struct {
-	fg, bg                          string
+	fg, bg                         string
 	bold, faint, italic, underline bool
 }
 

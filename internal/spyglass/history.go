@@ -350,7 +350,6 @@ func prSHA(ctx context.Context, b *blob.Bucket, run location, orgRepo string, pr
 	return ""
 }
 
-
 func prSpec(org, repo string, pr int) downwardapi.JobSpec {
 	return downwardapi.JobSpec{Type: prowv1.PresubmitJob, Job: "job", BuildID: "build", Refs: &prowv1.Refs{Org: org, Repo: repo, Pulls: []prowv1.Pull{{Number: pr}}}}
 }

@@ -32,8 +32,8 @@ type junitSuites struct {
 }
 
 type junitSuite struct {
-	Name   string      `xml:"name,attr"`
-	Cases  []junitCase `xml:"testcase"`
+	Name   string       `xml:"name,attr"`
+	Cases  []junitCase  `xml:"testcase"`
 	Suites []junitSuite `xml:"testsuite"`
 }
 
@@ -61,10 +61,10 @@ type testView struct {
 
 type junitView struct {
 	Tests, Passed, Failed, Flaky, Skipped int
-	Failures, Flakes, Skips, Passes     []testView
-	Errors                              []string
-	Files                               int
-	Truncated                           bool
+	Failures, Flakes, Skips, Passes       []testView
+	Errors                                []string
+	Files                                 int
+	Truncated                             bool
 }
 
 // parseJUnit reads one file: a <testsuites> or a single <testsuite>, suites nested any deep.
