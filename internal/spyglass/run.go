@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"strconv"
 	"strings"
 
 	"gocloud.dev/blob"
@@ -154,6 +155,35 @@ func (rn *run) refs() *prowv1.Refs {
 		if len(p.Spec.ExtraRefs) > 0 {
 			return &p.Spec.ExtraRefs[0]
 		}
+	}
+	return refsFromPath(rn.loc.Key, rn.started)
+}
+
+// refsFromPath reads a presubmit's repository and pull request from its run directory,
+// pr-logs/pull/<org>_<repo>/<pr>/<job>/<build>, as Prow's RunToPR does, with the pull's SHA
+// from started.json; nil for other runs.
+func refsFromPath(key string, started *metadata.Started) *prowv1.Refs {
+	segs := strings.Split(key, "/")
+	for i := 0; i+6 <= len(segs); i++ {
+		if segs[i] != "pr-logs" || segs[i+1] != "pull" || i+6 != len(segs) {
+			continue
+		}
+		org, repo, ok := strings.Cut(segs[i+2], "_")
+		pr, err := strconv.Atoi(segs[i+3])
+		if !ok || err != nil {
+			return nil
+		}
+		refs := &prowv1.Refs{Org: org, Repo: repo, Pulls: []prowv1.Pull{{Number: pr}}}
+		if started != nil {
+			parts := strings.Split(started.Repos[org+"/"+repo], ",")
+			refs.BaseRef, refs.BaseSHA, _ = strings.Cut(parts[0], ":")
+			for _, p := range parts[1:] {
+				if num, sha, _ := strings.Cut(p, ":"); num == segs[i+3] {
+					refs.Pulls[0].SHA = sha
+				}
+			}
+		}
+		return refs
 	}
 	return nil
 }
