@@ -34,6 +34,7 @@ type historyRow struct {
 	Err                              string
 	started                          time.Time
 	job                              string
+	repos                            map[string]string
 }
 
 // buildIDLess orders build IDs as numbers (longer is larger), others as text.
@@ -186,6 +187,7 @@ func (h *Handler) historyRow(ctx context.Context, loc location, id string) histo
 		row.StartedISO = row.started.UTC().Format(time.RFC3339)
 		row.PR = started.Pull
 		row.Commit = started.RepoCommit
+		row.repos = started.Repos
 	}
 	switch {
 	case fErr == nil && finished != nil:
@@ -245,6 +247,11 @@ func (h *Handler) servePRHistory(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) prLocation(org, repo string, pr int) (location, error) {
 	cfg := h.o.Config()
 	dc := cfg.Plank.DecorationDefaults(org+"/"+repo, "")
+	for _, k := range []string{org + "/" + repo, org, "*"} {
+		if dc == nil || dc.GCSConfiguration == nil {
+			dc = cfg.Plank.DefaultDecorationConfigs[k]
+		}
+	}
 	if dc == nil || dc.GCSConfiguration == nil || dc.GCSConfiguration.Bucket == "" {
 		return location{}, notFound("No bucket for %s/%s: plank's default decoration config for it names none.", org, repo)
 	}
@@ -299,16 +306,16 @@ func (h *Handler) prCommits(ctx context.Context, loc location, orgRepo string, p
 		})
 	}
 	wg.Wait()
-	return groupByCommit(ctx, b, rows, runs, orgRepo, pr), nil
+	return groupByCommit(rows, orgRepo, pr), nil
 }
 
 // groupByCommit groups runs by the pull request's SHA each tested (from started.json's repos),
 // newest commit first and newest run first within it.
-func groupByCommit(ctx context.Context, b *blob.Bucket, rows []historyRow, runs []location, orgRepo string, pr int) []prCommit {
+func groupByCommit(rows []historyRow, orgRepo string, pr int) []prCommit {
 	byCommit := map[string]*prCommit{}
 	var order []string
-	for i, row := range rows {
-		sha := prSHA(ctx, b, runs[i], orgRepo, pr)
+	for _, row := range rows {
+		sha := prSHA(row.repos, orgRepo, pr)
 		if sha == "" {
 			sha = row.Commit
 		}
@@ -335,12 +342,8 @@ func groupByCommit(ctx context.Context, b *blob.Bucket, rows []historyRow, runs 
 }
 
 // prSHA reads the pull request's SHA from started.json's repos ("base:sha,<pr>:<sha>").
-func prSHA(ctx context.Context, b *blob.Bucket, run location, orgRepo string, pr int) string {
-	s, err := storage.ReadStarted(ctx, b, run.Key)
-	if err != nil {
-		return ""
-	}
-	refs := s.Repos[orgRepo]
+func prSHA(repos map[string]string, orgRepo string, pr int) string {
+	refs := repos[orgRepo]
 	for _, part := range strings.Split(refs, ",")[1:] {
 		num, sha, _ := strings.Cut(part, ":")
 		if num == strconv.Itoa(pr) {
