@@ -23,7 +23,8 @@ func TestBigLogFromItsEnd(t *testing.T) {
 	code, body := s.get(t, "/view/"+src(be, dir))
 	served := be.served.Load() - before
 	if code != 200 || !strings.Contains(body, `<span class="hl">FAIL</span>: the very last line`) {
-		i := strings.Index(body, "buildlog"); t.Fatalf("big log page = %d, lacks its last line: %.3000s", code, body[i:])
+		i := strings.Index(body, "buildlog")
+		t.Fatalf("big log page = %d, lacks its last line: %.3000s", code, body[i:])
 	}
 	if served > 3<<20 {
 		t.Errorf("the bucket sent %d bytes for one page of a 12 MiB log", served)
