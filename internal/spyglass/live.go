@@ -53,6 +53,7 @@ func (h *Handler) serveLive(w http.ResponseWriter, r *http.Request, src string) 
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
+	flusher.Flush()
 	if pj == nil || h.o.PodLogs == nil {
 		sendEvent(w, flusher, "end", "no running Pod")
 		return
