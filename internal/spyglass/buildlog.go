@@ -21,7 +21,7 @@ import (
 // The build log lens: lines matching the highlight expression are shown with five lines of
 // context each; the stretches between are folded, and a fold opens in steps of 20 lines or whole,
 // read by byte range. A log up to 10 MiB is read whole (as Prow does); a bigger one is shown from
-// its end, one 1 MiB page at a time, and never read whole.
+// its end, one 256 KiB page at a time, and never read whole.
 
 const (
 	buildLogName   = "build-log.txt"
@@ -29,7 +29,7 @@ const (
 	minFoldLines   = 5
 	foldStep       = 20
 	wholeLogLimit  = 10 << 20
-	logPageBytes   = 1 << 20
+	logPageBytes   = 256 << 10
 	highlightMaxLn = 10000
 	// noMatchTail is how many last lines a log without a single match shows.
 	noMatchTail = 50

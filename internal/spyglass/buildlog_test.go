@@ -3,6 +3,7 @@ package spyglass
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -45,9 +46,8 @@ func TestBigLogFromItsEnd(t *testing.T) {
 	_, opened := s.get(t, fmt.Sprintf("/spyglass/fold/%s?file=build-log.txt&offset=%s&length=%s&start=1&bytes=1&take=top", src(be, dir), m[1], m[2]))
 	lastPageFirst := regexp.MustCompile(`line (\d{8}) of`).FindStringSubmatch(opened)
 	all := regexp.MustCompile(`line (\d{8}) of`).FindAllStringSubmatch(earlier, -1)
-	var first, last int
-	fmt.Sscan(lastPageFirst[1], &first)
-	fmt.Sscan(all[len(all)-1][1], &last)
+	first, _ := strconv.Atoi(lastPageFirst[1])
+	last, _ := strconv.Atoi(all[len(all)-1][1])
 	if last+1 != first {
 		t.Errorf("earlier page ends at line %d, the last page begins at %d", last, first)
 	}

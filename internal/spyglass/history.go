@@ -54,12 +54,16 @@ func isDigits(s string) bool {
 	return s != ""
 }
 
+// listAllPage is the page size of a whole listing: a file bucket walks its directory again for
+// each page, so a job's 1,000 runs are one page.
+const listAllPage = 5000
+
 // listAll lists every direct child of dir, page after page.
 func listAll(ctx context.Context, b *blob.Bucket, dir string) ([]storage.Entry, error) {
 	var all []storage.Entry
 	var token []byte
 	for {
-		entries, next, err := storage.ListPage(ctx, b, dir, token, topListing)
+		entries, next, err := storage.ListPage(ctx, b, dir, token, listAllPage)
 		if err != nil {
 			return nil, err
 		}
