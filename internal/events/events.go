@@ -7,12 +7,16 @@
 package events
 
 import (
+	"context"
 	"fmt"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	clientgoevents "k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/lru"
@@ -50,7 +54,7 @@ type Provider interface {
 // Recorder records one component's Events. A nil *Recorder records nothing, so that a
 // component's tests and callers that set none need no change.
 type Recorder struct {
-	rec       recorder.EventRecorder
+	rec       clientgoevents.EventRecorder
 	component string
 	clock     clock.PassiveClock
 
@@ -65,6 +69,21 @@ func New(p Provider, component string, clk clock.PassiveClock) *Recorder {
 		clk = clock.RealClock{}
 	}
 	return &Recorder{rec: p.GetEventRecorder(component), component: component, clock: clk, buckets: lru.New(spamObjects)}
+}
+
+// NewForConfig is New for a component that runs no manager (Hook's Trigger): a client-go events
+// broadcaster of its own, sending until ctx ends.
+func NewForConfig(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, component string) (*Recorder, error) {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("events client: %w", err)
+	}
+	b := clientgoevents.NewBroadcaster(&clientgoevents.EventSinkImpl{Interface: cs.EventsV1()})
+	if err := b.StartRecordingToSinkWithContext(ctx); err != nil {
+		return nil, fmt.Errorf("start recording events: %w", err)
+	}
+	go func() { <-ctx.Done(); b.Shutdown() }()
+	return &Recorder{rec: b.NewRecorder(scheme, component), component: component, clock: clock.RealClock{}, buckets: lru.New(spamObjects)}, nil
 }
 
 // Normal records a Normal Event on obj: reason is one of the Reason constants, action what the

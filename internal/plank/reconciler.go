@@ -22,6 +22,7 @@ import (
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/config"
 	"github.com/prowl-ci/prowl/internal/decorate"
+	"github.com/prowl-ci/prowl/internal/events"
 	"github.com/prowl-ci/prowl/internal/jobs"
 )
 
@@ -37,6 +38,8 @@ type Reconciler struct {
 	Config        func() *config.Config
 	Clock         clock.PassiveClock
 	BuildIDs      BuildIDs
+	// Recorder records the job's steps as Events; nil records none.
+	Recorder *events.Recorder
 }
 
 // Reconcile drives one ProwJob one step.
@@ -88,6 +91,7 @@ func (r *Reconciler) patchStatus(ctx context.Context, base, pj *prowv1.ProwJob) 
 	if err := r.Client.Status().Patch(ctx, pj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
 		return fmt.Errorf("patch status of %s: %w", pj.Name, err)
 	}
+	r.Recorder.StateChanged(base, pj)
 	if base.Status.State != pj.Status.State {
 		logr.FromContextOrDiscard(ctx).Info("state changed", "from", base.Status.State, "to", pj.Status.State, "description", pj.Status.Description)
 	}
@@ -172,6 +176,7 @@ func (r *Reconciler) syncTriggered(ctx context.Context, pj *prowv1.ProwJob) (ctr
 	}
 	if created {
 		podCreateSeconds.Observe(r.Clock.Since(pj.CreationTimestamp.Time).Seconds())
+		defer r.Recorder.PodCreated(pj, pod.Name, pj.Spec.Cluster) // once the build ID is set below
 	}
 	now := metav1.NewTime(r.Clock.Now())
 	pj.Status.State, pj.Status.PendingTime = prowv1.PendingState, &now

@@ -24,6 +24,7 @@ import (
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/config"
+	"github.com/prowl-ci/prowl/internal/events"
 	"github.com/prowl-ci/prowl/internal/jobs"
 	"github.com/prowl-ci/prowl/internal/plugins"
 )
@@ -55,6 +56,8 @@ type Trigger struct {
 	Log     logr.Logger
 	// Backoff retries ProwJob creation; DefaultBackoff when zero.
 	Backoff wait.Backoff
+	// Recorder records each creation and abort on the ProwJob; nil records none.
+	Recorder *events.Recorder
 }
 
 // DefaultBackoff retries a create for about 6 seconds.
@@ -66,6 +69,7 @@ func (t *Trigger) Handle(ctx context.Context, eventType, delivery string, payloa
 	if err != nil {
 		return nil // an event type trigger does not act on
 	}
+	ctx = events.WithCause(ctx, events.TriggerCause(eventType, delivery))
 	switch e := ev.(type) {
 	case *gh.PullRequestEvent:
 		return t.pullRequest(ctx, delivery, e)
@@ -325,10 +329,12 @@ func (t *Trigger) create(ctx context.Context, pj *prowv1.ProwJob) error {
 	}
 	var last error
 	err := wait.ExponentialBackoffWithContext(ctx, backoff, func(ctx context.Context) (bool, error) {
-		err := jobs.Create(ctx, t.Client, pj.DeepCopy())
+		created := pj.DeepCopy()
+		err := jobs.Create(ctx, t.Client, created)
 		switch {
 		case err == nil:
 			t.Log.Info("created ProwJob", "job", pj.Spec.Job, "name", pj.Name, "type", pj.Spec.Type)
+			t.Recorder.Created(created, events.Cause(ctx))
 			return true, nil
 		case apierrors.IsAlreadyExists(err):
 			return true, nil
@@ -398,6 +404,7 @@ func (t *Trigger) abort(ctx context.Context, p pull, why string, match func(*pro
 			continue
 		}
 		t.Log.Info("aborted ProwJob", "job", pj.Spec.Job, "name", pj.Name, "why", why)
+		t.Recorder.Aborted(pj, why)
 	}
 	return errors.Join(errs...)
 }
