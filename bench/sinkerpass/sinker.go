@@ -38,7 +38,7 @@ const (
 	DueJobs    = 2500 // ProwJobs past max_prowjob_age
 	DuePods    = 2500 // Pods past terminated_pod_ttl
 	namespace  = "bench"
-	createPool = 32
+	createPool = 12
 )
 
 // Setup is the API server filled, a manager whose caches hold it, and a Sinker over them.
@@ -153,21 +153,38 @@ func (s *Setup) fill(ctx context.Context, from, to int, all bool) error {
 		g.Go(func() error {
 			pj, st, pod := s.prowJob(i)
 			if all || i < DueJobs {
-				if err := s.env.Client.Create(ctx, pj); err != nil {
+				if err := retry(func() error { return client.IgnoreAlreadyExists(s.env.Client.Create(ctx, pj)) }); err != nil {
 					return err
 				}
-				pj.Status = st
-				if err := s.env.Client.Status().Update(ctx, pj); err != nil {
+				if err := retry(func() error {
+					if err := s.env.Client.Get(ctx, client.ObjectKeyFromObject(pj), pj); err != nil {
+						return err
+					}
+					pj.Status = st
+					return s.env.Client.Status().Update(ctx, pj)
+				}); err != nil {
 					return err
 				}
 			}
 			if pod != nil && (all || i >= DueJobs) {
-				return s.env.Client.Create(ctx, pod)
+				return retry(func() error { return client.IgnoreAlreadyExists(s.env.Client.Create(ctx, pod)) })
 			}
 			return nil
 		})
 	}
 	return g.Wait()
+}
+
+// retry retries f a few times: a loaded API server on a small machine times some writes out.
+func retry(f func() error) error {
+	var err error
+	for attempt := range 6 {
+		if err = f(); err == nil {
+			return nil
+		}
+		time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond)
+	}
+	return err
 }
 
 // CPU is the process's user and system CPU time so far.
