@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -211,5 +213,37 @@ func TestResync(t *testing.T) {
 	r := <-results
 	if r.Deleted["pod"][ReasonPodOrphaned] != 1 || h.podExists("east", "orphan") {
 		t.Errorf("the second pass did not delete the orphan: %v", r.Deleted)
+	}
+}
+
+// TestDeleteGoneIsNotAnError: another actor (Plank, a user, a second pass) deleted the object
+// first.
+func TestDeleteGoneIsNotAnError(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	s := &Sinker{}
+	gone := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: h.ns, Name: "gone", UID: "x"}}
+	if err := s.deleteObject(context.Background(), east.Client, gone); err != nil {
+		t.Errorf("deleting a Pod that is gone: %v", err)
+	}
+	pj := &prowv1.ProwJob{ObjectMeta: metav1.ObjectMeta{Namespace: h.ns, Name: "gone", UID: "y"}}
+	if err := s.deleteObject(context.Background(), env.Client, pj); err != nil {
+		t.Errorf("deleting a ProwJob that is gone: %v", err)
+	}
+}
+
+// TestRecreatedIsNotDeleted: the UID precondition keeps a pass from deleting an object that was
+// recreated under the planned name.
+func TestRecreatedIsNotDeleted(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.pod("east", "again", "", time.Hour)
+	s := &Sinker{}
+	planned := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: h.ns, Name: "again", UID: "an-older-pod"}}
+	if err := s.deleteObject(context.Background(), east.Client, planned); err == nil {
+		t.Error("the delete went through without its precondition")
+	}
+	if !h.podExists("east", "again") {
+		t.Error("the recreated Pod was deleted")
 	}
 }
