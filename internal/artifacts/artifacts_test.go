@@ -248,7 +248,7 @@ var cases = []struct {
 		podName: true, buildID: true},
 		[]string{FinishedFile, ProwJobFile, StartedFile}, "ERROR"},
 	{job{name: "oom", state: prowv1.ErrorState, description: "Container test ran out of memory (OOMKilled).", podName: true, buildID: true,
-		pod: testPod(corev1.PodFailed, corev1.ContainerStatus{Name: "test", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "OOMKilled"}}}),
+		pod:   testPod(corev1.PodFailed, corev1.ContainerStatus{Name: "test", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "OOMKilled"}}}),
 		wrote: map[string]string{StartedFile: sidecarStarted}},
 		[]string{FinishedFile, PodInfoFile, ProwJobFile, StartedFile}, "ERROR"},
 	{job{name: "error-before-start", state: prowv1.ErrorState, description: "The Pod did not start running within 10m0s (pod_pending_timeout).", podName: true, buildID: true,
