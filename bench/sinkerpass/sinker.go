@@ -31,15 +31,25 @@ import (
 // QPS is the client rate limit of both Sinker and the baseline loop (Prowl's default).
 const QPS, Burst = 300, 600
 
-// Sizes of the benchmark.
+// Sizes of the benchmark (Scale divides them all, for a quick check of the harness).
+var (
+	ProwJobs = 50000
+	Pods     = 20000
+	DueJobs  = 2500 // ProwJobs past max_prowjob_age
+	DuePods  = 2500 // Pods past terminated_pod_ttl
+)
+
 const (
-	ProwJobs   = 50000
-	Pods       = 20000
-	DueJobs    = 2500 // ProwJobs past max_prowjob_age
-	DuePods    = 2500 // Pods past terminated_pod_ttl
 	namespace  = "bench"
 	createPool = 12
 )
+
+// Scale divides the sizes by div.
+func Scale(div int) {
+	if div > 1 {
+		ProwJobs, Pods, DueJobs, DuePods = ProwJobs/div, Pods/div, DueJobs/div, DuePods/div
+	}
+}
 
 // Setup is the API server filled, a manager whose caches hold it, and a Sinker over them.
 type Setup struct {
