@@ -7,13 +7,12 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/prowl-ci/prowl/internal/deck"
 	"github.com/prowl-ci/prowl/internal/deck/auth"
+	"github.com/prowl-ci/prowl/internal/github"
+	"github.com/prowl-ci/prowl/internal/manager"
 	"github.com/prowl-ci/prowl/internal/plugins"
 	"github.com/prowl-ci/prowl/internal/trigger"
 )
@@ -111,11 +110,8 @@ GitHub credentials (--github-token-path, or a GitHub App) let it look up orgs an
 			if err := df.github(&gh, &o, stderr); err != nil {
 				return err
 			}
-			mf := managerFlags{kubeconfig: kubeconfig, qps: 300, burst: 600, metricsAddr: "0", healthAddr: "0"}
-			mgr, err := mf.managerWith(func(opts *ctrl.Options) {
-				opts.Cache.DefaultTransform = cache.TransformStripManagedFields()
-				opts.Metrics = metricsserver.Options{BindAddress: "0"}
-			}, agent.Config().ProwJobNamespace)
+			mgr, err := manager.New(manager.Options{Kubeconfig: kubeconfig, MetricsAddr: "0", HealthAddr: "0",
+				StripManagedFields: true, Namespaces: []string{agent.Config().ProwJobNamespace}})
 			if err != nil {
 				return err
 			}
@@ -128,7 +124,7 @@ GitHub credentials (--github-token-path, or a GitHub App) let it look up orgs an
 				return err
 			}
 			fmt.Fprintf(stdout, "deck: http://127.0.0.1:%d/\n", df.port)
-			return runManager(cmd.Context(), mgr, agent)
+			return manager.Run(cmd.Context(), mgr, agent)
 		},
 	}
 	cfgFlags.add(cmd)
@@ -141,10 +137,10 @@ GitHub credentials (--github-token-path, or a GitHub App) let it look up orgs an
 // github sets Deck's GitHub client (org and team lookups) and the trigger plugin's trust from
 // the flags; neither without credentials.
 func (f *deckFlags) github(gh *githubFlags, o *deck.Options, stderr io.Writer) error {
-	if !gh.set() {
+	if !gh.hasCredentials() {
 		return nil
 	}
-	ghc, err := gh.client()
+	ghc, err := github.New(gh.options())
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,7 @@ import (
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/config"
+	"github.com/prowl-ci/prowl/internal/events"
 	"github.com/prowl-ci/prowl/internal/github"
 	"github.com/prowl-ci/prowl/internal/jobs"
 )
@@ -48,6 +49,8 @@ type Reporter struct {
 	GitHub GitHub
 	Client client.Client
 	Config func() *config.Config
+	// Recorder records each report (or failure) on the ProwJob; nil: one of the manager's.
+	Recorder *events.Recorder
 
 	mu       sync.Mutex
 	reported map[string]prowv1.ProwJobState // by ProwJob name: what was sent, while the cache catches up
@@ -57,6 +60,9 @@ type Reporter struct {
 // Setup registers the reporter with mgr, over the ProwJobs of the ProwJob namespace.
 func (r *Reporter) Setup(mgr ctrl.Manager, workers int) error {
 	r.reported = map[string]prowv1.ProwJobState{}
+	if r.Recorder == nil {
+		r.Recorder = events.New(mgr, "crier", nil)
+	}
 	ns := r.Config().ProwJobNamespace
 	return ctrl.NewControllerManagedBy(mgr).Named("crier").
 		For(&prowv1.ProwJob{}, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
@@ -100,8 +106,11 @@ func (r *Reporter) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result
 	if err := r.GitHub.CreateStatus(ctx, refs.Org, refs.Repo, sha, github.Status{
 		State: githubState(state), Context: pj.Spec.Context, TargetURL: pj.Status.URL, Description: description(&pj),
 	}); err != nil {
-		return ctrl.Result{}, fmt.Errorf("status %s on %s/%s@%s: %w", pj.Spec.Context, refs.Org, refs.Repo, sha, err)
+		err = fmt.Errorf("status %s on %s/%s@%s: %w", pj.Spec.Context, refs.Org, refs.Repo, sha, err)
+		r.Recorder.ReportFailed(&pj, err)
+		return ctrl.Result{}, err
 	}
+	r.Recorder.Reported(&pj, fmt.Sprintf("GitHub as status %s on %s/%s@%s", pj.Spec.Context, refs.Org, refs.Repo, sha))
 	r.remember(pj.Name, state)
 	log.Info("reported status", "context", pj.Spec.Context, "sha", sha, "from", from, "to", state)
 	if pj.Spec.Type == prowv1.PresubmitJob && pj.Complete() && len(refs.Pulls) == 1 {

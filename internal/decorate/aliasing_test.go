@@ -29,7 +29,7 @@ func richProwJob() *prowv1.ProwJob {
 				VolumeMounts: []corev1.VolumeMount{{Name: "s", MountPath: "/s"}}}},
 				Volumes: []corev1.Volume{{Name: "s", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "s"}}}}},
 			DecorationConfig: &prowv1.DecorationConfig{
-				Timeout: &metav1.Duration{Duration: time.Hour}, GracePeriod: &metav1.Duration{Duration: time.Minute},
+				Timeout: &prowv1.Duration{Duration: time.Hour}, GracePeriod: &prowv1.Duration{Duration: time.Minute},
 				UtilityImages:        &prowv1.UtilityImages{CloneRefs: "c", InitUpload: "i", Entrypoint: "e", Sidecar: "s"},
 				Resources:            &prowv1.Resources{CloneRefs: res, InitUpload: res, PlaceEntrypoint: res, Sidecar: res},
 				GCSConfiguration:     &prowv1.GCSConfiguration{Bucket: "b", PathStrategy: "explicit", MediaTypes: map[string]string{"log": "text/plain"}},

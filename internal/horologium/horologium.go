@@ -21,6 +21,7 @@ import (
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/backoff"
 	"github.com/prowl-ci/prowl/internal/config"
+	"github.com/prowl-ci/prowl/internal/events"
 	"github.com/prowl-ci/prowl/internal/jobs"
 )
 
@@ -69,6 +70,8 @@ type Horologium struct {
 	Clock clock.Clock
 	// NewName names new ProwJobs (tests fix it); a UUID by default.
 	NewName func() string
+	// Recorder records each creation on the new ProwJob; nil records none.
+	Recorder *events.Recorder
 
 	mu sync.Mutex
 	// firstSeen is when a cron periodic with no run yet was first seen: it starts at the first
@@ -122,7 +125,7 @@ func (h *Horologium) Pass(ctx context.Context) (int, error) {
 		if !h.due(ctx, p, live, now) {
 			continue
 		}
-		if err := h.create(ctx, cfg, p); err != nil {
+		if err := h.create(events.WithCause(ctx, events.PeriodicWhy(p, live == nil)), cfg, p); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -222,5 +225,6 @@ func (h *Horologium) create(ctx context.Context, cfg *config.Config, p *config.P
 		return fmt.Errorf("create prowjob for %s: %w", p.Name, errors.Join(err, lastErr))
 	}
 	created.WithLabelValues(p.Name).Inc()
+	h.Recorder.Created(pj, events.Cause(ctx))
 	return nil
 }

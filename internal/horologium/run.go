@@ -11,6 +11,7 @@ import (
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/config"
 	"github.com/prowl-ci/prowl/internal/decorate"
+	"github.com/prowl-ci/prowl/internal/events"
 	"github.com/prowl-ci/prowl/internal/jobs"
 )
 
@@ -111,6 +112,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, agent *config.Agent, clk clock
 		Lister:  CacheLister{Reader: mgr.GetCache(), Namespace: func() string { return agent.Config().ProwJobNamespace }},
 		Creator: APICreator{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader()},
 		Clock:   clk,
+		// Events are on wherever Horologium runs in a manager.
+		Recorder: events.New(mgr, "horologium", clk),
 	}
 	deltas := make(chan config.Delta, 16)
 	agent.Subscribe(deltas)

@@ -54,6 +54,9 @@ type Options struct {
 	HealthAddr  string
 	// ByObject narrows the cache for some kinds (Plank caches only Prow's Pods).
 	ByObject map[client.Object]cache.ByObject
+	// StripManagedFields drops managedFields from cached objects: Deck holds every ProwJob and
+	// never shows them.
+	StripManagedFields bool
 }
 
 // RestConfig is the cluster's client config with the query limits applied.
@@ -123,9 +126,13 @@ func NewForConfig(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if electNS == "" && len(o.Namespaces) > 0 {
 		electNS = o.Namespaces[0]
 	}
+	cacheOpts := cache.Options{DefaultNamespaces: ns, ByObject: o.ByObject}
+	if o.StripManagedFields {
+		cacheOpts.DefaultTransform = cache.TransformStripManagedFields()
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
-		Cache:                   cache.Options{DefaultNamespaces: ns, ByObject: o.ByObject},
+		Cache:                   cacheOpts,
 		LeaderElection:          o.LeaderElection,
 		LeaderElectionID:        o.LeaderElectionID,
 		LeaderElectionNamespace: electNS,

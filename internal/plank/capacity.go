@@ -140,6 +140,7 @@ func (r *Reconciler) abortSuperseded(ctx context.Context, pj *prowv1.ProwJob) er
 		if err := r.Client.Status().Patch(ctx, patched, client.MergeFromWithOptions(old, client.MergeFromWithOptimisticLock{})); err != nil {
 			return fmt.Errorf("abort superseded %s: %w", o.Name, err)
 		}
+		r.Recorder.Aborted(patched, patched.Status.Description)
 	}
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/config"
+	"github.com/prowl-ci/prowl/internal/events"
 )
 
 // BuildIDs hands out build IDs.
@@ -35,6 +36,8 @@ type Reconciler struct {
 	Config        func() *config.Config
 	Clock         clock.PassiveClock
 	BuildIDs      BuildIDs
+	// Recorder records the job's steps as Events; nil records none.
+	Recorder *events.Recorder
 }
 
 // outcome is what a state's sync decided: when to come back, and whether the job's Pod goes
@@ -112,6 +115,7 @@ func (r *Reconciler) patchStatus(ctx context.Context, base, pj *prowv1.ProwJob) 
 	if err := r.Client.Status().Patch(ctx, pj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
 		return fmt.Errorf("patch status of %s: %w", pj.Name, err)
 	}
+	r.Recorder.StateChanged(base, pj)
 	if base.Status.State != pj.Status.State {
 		logr.FromContextOrDiscard(ctx).Info("state changed", "job", pj.Spec.Job, "from", base.Status.State, "to", pj.Status.State, "description", pj.Status.Description, "url", pj.Status.URL)
 	}

@@ -25,6 +25,7 @@ import (
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/config"
+	"github.com/prowl-ci/prowl/internal/events"
 )
 
 // Options configure Plank's controller.
@@ -37,6 +38,8 @@ type Options struct {
 	Workers int
 	// BuildClusters are clusters other than the manager's own, by alias, whose Pods Plank runs.
 	BuildClusters map[string]cluster.Cluster
+	// Recorder records each job's steps as Events; nil: one of the manager's, named plank.
+	Recorder *events.Recorder
 }
 
 // Setup adds Plank to mgr: the cache indexes, the controller over ProwJobs and the Pods of every
@@ -53,6 +56,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Reconciler, error
 		Config:        o.Config,
 		Clock:         o.Clock,
 		BuildIDs:      o.BuildIDs,
+		Recorder:      o.Recorder,
+	}
+	if r.Recorder == nil {
+		r.Recorder = events.New(mgr, "plank", o.Clock)
 	}
 	for name, c := range o.BuildClusters {
 		if err := mgr.Add(c); err != nil {

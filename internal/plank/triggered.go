@@ -150,6 +150,7 @@ func (r *Reconciler) markPending(ctx context.Context, t *triggered) (bool, outco
 	pj := t.pj
 	if t.created {
 		podCreateSeconds.Observe(max(r.Clock.Since(pj.CreationTimestamp.Time), 0).Seconds())
+		defer r.Recorder.PodCreated(pj, t.pod.Name, pj.Spec.Cluster) // once the build ID is set below
 	}
 	now := metav1.NewTime(r.Clock.Now())
 	pj.Status.State, pj.Status.PendingTime = prowv1.PendingState, &now

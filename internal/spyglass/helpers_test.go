@@ -13,11 +13,12 @@ import (
 	"testing"
 	"time"
 
+	clocktesting "k8s.io/utils/clock/testing"
+
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"gocloud.dev/blob"
-	clocktesting "k8s.io/utils/clock/testing"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/config"
@@ -208,7 +209,7 @@ func makeRun(t testing.TB, be testBackend, r testRun) string {
 		write("clone.json", string(raw))
 		up.Log = filepath.Join(logs, "clone.json")
 	}
-	if err := initupload.Run(ctx, up, target, func() time.Time { return time.Unix(start, 0) }); err != nil {
+	if err := initupload.Run(ctx, up, target, clocktesting.NewFakePassiveClock(time.Unix(start, 0))); err != nil {
 		return dir // a failed clone ends the run in initupload
 	}
 	write("process-log.txt", r.log)
@@ -227,7 +228,7 @@ func makeRun(t testing.TB, be testBackend, r testRun) string {
 			MetadataFile: filepath.Join(logs, "artifacts", "metadata.json")}},
 	}
 	var out strings.Builder
-	if c := sidecar.Run(ctx, o, target, func() time.Time { return time.Unix(start+95, 0) }, &out); c != 0 {
+	if c := sidecar.Run(ctx, o, target, clocktesting.NewFakeClock(time.Unix(start+95, 0)), &out); c != 0 {
 		t.Fatalf("sidecar: exit %d: %s", c, out.String())
 	}
 	return dir

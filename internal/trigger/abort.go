@@ -70,6 +70,7 @@ func (t *Trigger) abort(ctx context.Context, p pull, why string, match func(*pro
 		}
 		if aborted {
 			ctrl.LoggerFrom(ctx).Info("state changed", "prowjob", pj.Name, "job", pj.Spec.Job, "from", from, "to", prowv1.AbortedState, "description", why)
+			t.Recorder.Aborted(pj, why)
 		}
 	}
 	return errors.Join(errs...)

@@ -12,6 +12,7 @@ import (
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/backoff"
 	"github.com/prowl-ci/prowl/internal/config"
+	"github.com/prowl-ci/prowl/internal/events"
 	"github.com/prowl-ci/prowl/internal/jobs"
 )
 
@@ -51,9 +52,11 @@ func (t *Trigger) create(ctx context.Context, pj *prowv1.ProwJob) error {
 	}
 	var last error
 	err := backoff.Retry(ctx, t.clock(), b, func(ctx context.Context) (bool, error) {
-		err := jobs.Create(ctx, t.Client, pj.DeepCopy())
+		created := pj.DeepCopy()
+		err := jobs.Create(ctx, t.Client, created)
 		switch {
 		case err == nil:
+			t.Recorder.Created(created, events.Cause(ctx))
 			ctrl.LoggerFrom(ctx).Info("created ProwJob", "job", pj.Spec.Job, "prowjob", pj.Name, "type", pj.Spec.Type)
 			return true, nil
 		case apierrors.IsAlreadyExists(err):

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/prowl-ci/prowl/internal/config"
+	"github.com/prowl-ci/prowl/internal/events"
 	"github.com/prowl-ci/prowl/internal/plugins"
 )
 
@@ -43,6 +44,8 @@ type Trigger struct {
 	Clock clock.Clock
 	// Backoff retries ProwJob creation; DefaultBackoff() when zero.
 	Backoff wait.Backoff
+	// Recorder records each creation and abort on the ProwJob; nil records none.
+	Recorder *events.Recorder
 }
 
 // DefaultBackoff retries a create for about 6 seconds. It is a function, not a shared variable
@@ -57,6 +60,8 @@ func (t *Trigger) Handle(ctx context.Context, eventType, delivery string, payloa
 	if err != nil {
 		return nil // an event type trigger does not act on
 	}
+	ctx = events.WithCause(ctx, events.TriggerCause(eventType, delivery))
+	ctx = events.WithCause(ctx, events.TriggerCause(eventType, delivery))
 	switch e := ev.(type) {
 	case *gh.PullRequestEvent:
 		return t.pullRequest(ctx, delivery, e)

@@ -63,6 +63,7 @@ func main() {
 		{"upStart", upStart}, {"entrypointTrue", entrypointTrue}, {"entrypoint100MB", entrypoint100MB}, {"sidecarUpload", sidecarUpload},
 		{"censorMemory", censorMemory}, {"hookLatency", hookLatency}, {"deckList", deckList},
 		{"spyglassPages", spyglassPages},
+		{"sinkerPass", sinkerPass},
 	}
 	for _, bm := range all {
 		if *only != "" && !strings.Contains(strings.ToLower(bm.name), strings.ToLower(*only)) {
