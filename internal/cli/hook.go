@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/prowl-ci/prowl/internal/crier"
+	"github.com/prowl-ci/prowl/internal/events"
 	"github.com/prowl-ci/prowl/internal/hook"
 	"github.com/prowl-ci/prowl/internal/local"
 	"github.com/prowl-ci/prowl/internal/manager"
@@ -68,7 +69,15 @@ func newHookCommand(stdout, stderr io.Writer) *cobra.Command {
 			manager.WatchConfig(ctx, agent)
 			o := hf.options()
 			o.Addr = fmt.Sprintf(":%d", port)
-			trig := &trigger.Trigger{GitHub: ghc, Client: kc, Config: agent.Config, Plugins: pl.Config}
+			restCfg, err := mo.RestConfig()
+			if err != nil {
+				return err
+			}
+			rec, err := events.NewForConfig(ctx, restCfg, kc.Scheme(), "trigger")
+			if err != nil {
+				return err
+			}
+			trig := &trigger.Trigger{GitHub: ghc, Client: kc, Config: agent.Config, Plugins: pl.Config, Recorder: rec}
 			o.Handle = trig.Handle
 			o.Ready = func(addr string) {
 				fmt.Fprintf(stdout, "hook listening on %s: point GitHub's webhook at http://HOST:%d/hook\n", addr, port)

@@ -12,7 +12,7 @@ import (
 
 func init() { subcommands = append(subcommands, newUpCommand) }
 
-const upLong = `up runs Horologium and Plank in one process. Without --kubeconfig it first starts a local
+const upLong = `up runs Horologium, Plank, Sinker and Deck (with each run's page) in one process. Without --kubeconfig it first starts a local
 kube-apiserver and etcd on loopback (built from their Go modules into ~/.cache/prowl on first
 use, about 7 minutes once, with progress shown), keeping their data in
 --data-dir so a restart keeps every ProwJob, and writes an admin kubeconfig there. Without config
@@ -25,16 +25,20 @@ starts no node.
 
 With GitHub credentials (--github-token-path, or --github-app-id and --github-app-private-key-path)
 Crier reports results to GitHub, and with --hmac-secret-file too Hook serves webhooks on --hook-addr
-(default :8888) and its trigger plugin starts presubmits and postsubmits.`
+(default :8888) and its trigger plugin starts presubmits and postsubmits.
+
+Deck serves on --deck-addr (default 127.0.0.1:8080) and every job's status.url points at its run
+page. Without GitHub credentials the person at this machine may rerun and abort without logging in.`
 
 func newUpCommand(stdout, stderr io.Writer) *cobra.Command {
 	var cfgFlags configFlags
 	var gh githubFlags
 	var hf hookFlags
+	var deckOpts local.DeckOptions
 	o := local.UpOptions{Stdout: stdout, Stderr: stderr}
 	cmd := &cobra.Command{
 		Use:   "up [--config-path FILE --job-config-path DIR] [--kubeconfig FILE] [--data-dir DIR]",
-		Short: "Run Prowl in one process: a local control plane (or your cluster), Horologium, Plank, Hook and Crier",
+		Short: "Run Prowl in one process: a local control plane (or your cluster), Horologium, Plank, Sinker, Deck, Hook and Crier",
 		Long:  upLong,
 		Example: `  prowl up
   prowl up --config-path config.yaml --job-config-path jobs/ --kubeconfig ~/.kube/config`,
@@ -48,6 +52,10 @@ func newUpCommand(stdout, stderr io.Writer) *cobra.Command {
 				o.DataDir = filepath.Join(home, ".local", "share", "prowl")
 			}
 			o.Config = cfgFlags.options(false)
+			// Deck first: every status.url, and the link Crier sends to GitHub, opens its run page.
+			deckOpts.Local = !gh.hasCredentials()
+			o.Components = append(o.Components, local.DeckComponent(deckOpts))
+			o.JobURLPrefix = deckOpts.URL() + "view/"
 			if gh.hasCredentials() {
 				comps, err := local.GitHubComponents(local.GitHubOptions{Client: gh.options(), Hook: hf.options(), PluginConfig: hf.pluginConfig})
 				if err != nil {
@@ -64,6 +72,7 @@ func newUpCommand(stdout, stderr io.Writer) *cobra.Command {
 	gh.add(cmd)
 	hf.add(cmd)
 	fl.StringVar(&hf.addr, "hook-addr", ":8888", "where Hook serves webhooks (with GitHub credentials and --hmac-secret-file)")
+	fl.StringVar(&deckOpts.Addr, "deck-addr", local.DefaultDeckAddr, "where Deck serves the job list and each run's page (status.url points here)")
 	fl.StringVar(&o.GitAddr, "git-addr", "127.0.0.1:8889", "where the embedded examples' repository is served over HTTP (examples only)")
 	fl.StringVar(&o.DataDir, "data-dir", "", "where the local control plane keeps its data and kubeconfig (default ~/.local/share/prowl)")
 	return cmd

@@ -7,6 +7,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/prowl-ci/prowl/internal/crier"
+	"github.com/prowl-ci/prowl/internal/events"
 	"github.com/prowl-ci/prowl/internal/github"
 	"github.com/prowl-ci/prowl/internal/hook"
 	"github.com/prowl-ci/prowl/internal/trigger"
@@ -68,7 +69,8 @@ func setupHook(ctx context.Context, env Env, o GitHubOptions, ghc *github.Client
 	if err != nil {
 		return err
 	}
-	trig := &trigger.Trigger{GitHub: ghc, Client: kc, Config: env.Config.Config, Plugins: pl.Config, Clock: env.Clock}
+	trig := &trigger.Trigger{GitHub: ghc, Client: kc, Config: env.Config.Config, Plugins: pl.Config, Clock: env.Clock,
+		Recorder: events.New(env.Manager, "trigger", env.Clock)}
 	ho := o.Hook
 	ho.Handle = trig.Handle
 	ho.Ready = func(addr string) {

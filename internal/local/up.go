@@ -11,16 +11,20 @@ import (
 
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/prowl-ci/prowl/examples"
+	"github.com/prowl-ci/prowl/internal/artifacts"
 	"github.com/prowl-ci/prowl/internal/config"
 	"github.com/prowl-ci/prowl/internal/controlplane"
 	"github.com/prowl-ci/prowl/internal/cpbuild"
+	"github.com/prowl-ci/prowl/internal/events"
 	"github.com/prowl-ci/prowl/internal/horologium"
 	"github.com/prowl-ci/prowl/internal/jobs"
 	"github.com/prowl-ci/prowl/internal/localnode"
 	"github.com/prowl-ci/prowl/internal/manager"
 	"github.com/prowl-ci/prowl/internal/plank"
+	"github.com/prowl-ci/prowl/internal/sinker"
 )
 
 // DefaultPlankWorkers is how many ProwJobs `prowl up`'s Plank reconciles at once.
@@ -38,6 +42,9 @@ type UpOptions struct {
 	GitAddr string
 	// PlankWorkers is Plank's concurrency (DefaultPlankWorkers when 0).
 	PlankWorkers int
+	// JobURLPrefix, when set, replaces plank.job_url_prefix_config, so that status.url opens
+	// the run on this machine's Deck (DeckOptions.URL() + "view/").
+	JobURLPrefix string
 	// Components run beside Horologium and Plank, in this order: GitHubComponents gives Crier and
 	// Hook; Deck, Spyglass and Sinker are appended the same way.
 	Components []Component
@@ -185,7 +192,14 @@ func (o UpOptions) setup(ctx context.Context, restCfg *rest.Config, agent *confi
 	if workers == 0 {
 		workers = DefaultPlankWorkers
 	}
-	if _, err := plank.Setup(ctx, mgr, plank.Options{Config: agent.Config, Clock: o.Clock, BuildIDs: ids, Workers: workers}); err != nil {
+	plankConfig := agent.Config
+	if o.JobURLPrefix != "" {
+		plankConfig = WithJobURLPrefix(agent.Config, o.JobURLPrefix)
+	}
+	if _, err := plank.Setup(ctx, mgr, plank.Options{Config: plankConfig, Clock: o.Clock, BuildIDs: ids, Workers: workers}); err != nil {
+		return Env{}, err
+	}
+	if err := setupCleanup(mgr, agent, o.Clock, ids); err != nil {
 		return Env{}, err
 	}
 	if o.Kubeconfig != "" {
@@ -202,4 +216,15 @@ func (o UpOptions) setup(ctx context.Context, restCfg *rest.Config, agent *confi
 	}
 	fmt.Fprintf(o.Stdout, "local node prowl-local runs the Pods of %s on this machine; artifacts go where the decoration config says (the examples: file://%s/artifacts)\n", c.PodNamespace, o.DataDir)
 	return env, nil
+}
+
+// setupCleanup adds Sinker (old ProwJobs and Pods deleted by Prow's rules) and the artifact
+// completer (prowjob.json, podinfo.json, and finished.json where a run ended without its sidecar).
+func setupCleanup(mgr ctrl.Manager, agent *config.Agent, clk clock.Clock, ids *jobs.BuildIDs) error {
+	if _, err := sinker.Setup(mgr, sinker.Options{Config: agent.Config, Clock: clk, Recorder: events.New(mgr, "sinker", clk)}); err != nil {
+		return err
+	}
+	_, err := artifacts.Setup(mgr, artifacts.Options{Config: agent.Config, Clock: clk, BuildIDs: ids, Workers: 4,
+		Recorder: events.New(mgr, "artifacts", clk)})
+	return err
 }

@@ -1,0 +1,109 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+
+	"k8s.io/client-go/kubernetes"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/prowl-ci/prowl/internal/config"
+	"github.com/prowl-ci/prowl/internal/deck"
+	"github.com/prowl-ci/prowl/internal/deck/auth"
+	"github.com/prowl-ci/prowl/internal/spyglass"
+)
+
+// DefaultDeckAddr is where `prowl up` serves Deck and its run pages.
+const DefaultDeckAddr = "127.0.0.1:8080"
+
+// DeckOptions are `prowl up`'s Deck: the job list and, mounted in the same server, Spyglass's run
+// pages and histories.
+type DeckOptions struct {
+	// Addr is where to listen (DefaultDeckAddr when empty).
+	Addr string
+	// Local lets the person at this machine rerun and abort without logging in: `prowl up` with
+	// no GitHub.
+	Local bool
+}
+
+// DeckComponent is Deck with Spyglass, served from the manager's cache; Plank's job URLs point at
+// its run pages (see WithJobURLPrefix).
+func DeckComponent(o DeckOptions) Component {
+	return Component{Name: "Deck", Setup: func(ctx context.Context, env Env) error {
+		ln, err := net.Listen("tcp", o.addr())
+		if err != nil {
+			return fmt.Errorf("deck: listen on %s: %w (choose another address with --deck-addr)", o.addr(), err)
+		}
+		a, err := auth.New(auth.Options{Clock: env.Clock})
+		if err != nil {
+			return err
+		}
+		srv, err := deck.New(deck.Options{Listener: ln, Cache: env.Manager.GetCache(), Client: env.Manager.GetClient(),
+			Config: env.Config.Config, Auth: a, RerunCreatesJob: true, Local: o.Local, Clock: env.Clock,
+			Registerer: ctrlmetrics.Registry, Gatherer: ctrlmetrics.Registry})
+		if err != nil {
+			return err
+		}
+		cs, err := kubernetes.NewForConfig(env.RestConfig)
+		if err != nil {
+			return err
+		}
+		sg, err := spyglass.New(spyglass.Options{Config: env.Config.Config, ProwJobs: env.Manager.GetCache(),
+			PodLogs: spyglass.ClusterPodLogs{"default": cs}, Chrome: srv, Clock: env.Clock})
+		if err != nil {
+			return err
+		}
+		for _, p := range []string{"/view/", "/job-history/", "/pr-history", "/spyglass/"} {
+			srv.Handle(p, sg)
+		}
+		if err := env.Manager.Add(srv); err != nil {
+			return err
+		}
+		go func() {
+			<-ctx.Done()
+			_ = sg.Close()
+		}()
+		fmt.Fprintf(env.Out, "deck: %s (every job, live; each run's page under /view/)\n", o.URL())
+		return nil
+	}}
+}
+
+func (o DeckOptions) addr() string {
+	if o.Addr == "" {
+		return DefaultDeckAddr
+	}
+	return o.Addr
+}
+
+// URL is Deck's address as a person opens it.
+func (o DeckOptions) URL() string {
+	a := o.addr()
+	if strings.HasPrefix(a, ":") {
+		a = "127.0.0.1" + a
+	}
+	return "http://" + a + "/"
+}
+
+// WithJobURLPrefix is cfg with plank.job_url_prefix_config's "*" set to prefix, so that every
+// decorated job's status.url (and the link Crier sends to GitHub) opens its run page on this
+// machine's Deck. The derived config is made once per loaded config, not per call.
+func WithJobURLPrefix(cfg func() *config.Config, prefix string) func() *config.Config {
+	var mu sync.Mutex
+	var from, to *config.Config
+	return func() *config.Config {
+		c := cfg()
+		mu.Lock()
+		defer mu.Unlock()
+		if c != from {
+			derived := *c
+			// Org and repo entries would name another Deck; here there is only this one.
+			prefixes := map[string]string{"*": prefix}
+			derived.Plank.JobURLPrefixConfig = prefixes
+			from, to = c, &derived
+		}
+		return to
+	}
+}
