@@ -31,6 +31,7 @@ generate:
 	$(GO) tool controller-gen object paths=./api/...
 	$(GO) tool controller-gen crd paths=./api/... output:crd:dir=config/crd
 	@for c in $(RBAC_COMPONENTS); do $(GO) tool controller-gen rbac:roleName=prowl-$${c%%=*} paths=./internal/$${c#*=}/... output:rbac:dir=config/rbac/$${c%%=*} || exit 1; done
+	@hack/sync-chart.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -60,8 +60,10 @@ func run(ctx context.Context) error {
 // pointDeployAt writes the pushed references into the deploy config, the kustomize base and a
 // Helm values file.
 func pointDeployAt(outDir string, refs images.Refs) error {
-	if _, err := images.UpdateDeployConfig("deploy/base/config/config.yaml", refs); err != nil {
-		return err
+	for _, cfg := range []string{"deploy/base/config/config.yaml", "deploy/helm/prowl/files/config.yaml"} {
+		if _, err := images.UpdateDeployConfig(cfg, refs); err != nil {
+			return err
+		}
 	}
 	if _, err := images.UpdateKustomization("deploy/base/kustomization.yaml", prowlImageName, refs); err != nil {
 		return err

@@ -147,25 +147,17 @@ func splitRef(ref string) (repo, tag, digest string, err error) {
 	return rest[:colon], rest[colon+1:], digest, nil
 }
 
-// HelmValues is a values file for deploy/helm/prowl that runs the pushed images:
-// `helm install prowl deploy/helm/prowl -f build/images/values.yaml`.
+// HelmValues is a values file for deploy/helm/prowl that runs the pushed prowl image:
+// `helm install prowl deploy/helm/prowl -f build/images/values.yaml`. (The pod utilities' images
+// are in the chart's files/config.yaml, which UpdateDeployConfig rewrites.)
 func HelmValues(refs Refs) ([]byte, error) {
-	values := map[string]any{}
-	if ref, ok := refs["prowl"]; ok {
-		repo, tag, digest, err := splitRef(ref)
-		if err != nil {
-			return nil, err
-		}
-		values["image"] = map[string]string{"repository": repo, "tag": tag, "digest": digest}
+	ref, ok := refs["prowl"]
+	if !ok {
+		return nil, fmt.Errorf("the prowl image was not pushed")
 	}
-	utility := map[string]string{}
-	for key, name := range utilityKeys {
-		if ref, ok := refs[name]; ok {
-			utility[key] = ref
-		}
+	repo, tag, digest, err := splitRef(ref)
+	if err != nil {
+		return nil, err
 	}
-	if len(utility) > 0 {
-		values["utilityImages"] = utility
-	}
-	return yaml.Marshal(values)
+	return yaml.Marshal(map[string]any{"image": map[string]string{"repository": repo, "tag": tag, "digest": digest}})
 }
