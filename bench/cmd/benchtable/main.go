@@ -62,6 +62,7 @@ func main() {
 		{"configLoad", configLoad}, {"decorateJobs", decorateJobs}, {"horologiumPass", horologiumPass}, {"plankBurst", plankBurst},
 		{"upStart", upStart}, {"entrypointTrue", entrypointTrue}, {"entrypoint100MB", entrypoint100MB}, {"sidecarUpload", sidecarUpload},
 		{"censorMemory", censorMemory}, {"hookLatency", hookLatency},
+		{"imageBuild", imageBuild},
 	}
 	for _, bm := range all {
 		if *only != "" && !strings.Contains(strings.ToLower(bm.name), strings.ToLower(*only)) {
