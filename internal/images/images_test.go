@@ -93,6 +93,7 @@ func TestEntrypointImage(t *testing.T) {
 		checkImage(t, img, d.Platform, "/entrypoint")
 	}
 	for arch, size := range first[0].Compressed {
+		t.Logf("entrypoint image for %s: %d bytes compressed", arch, size)
 		if size > 5e6 {
 			t.Errorf("entrypoint image for %s is %d bytes compressed, over the 5 MB target", arch, size)
 		}
