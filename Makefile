@@ -7,6 +7,8 @@ export PROWL_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/prowl
 GOLANGCI_VERSION := v2.15.0
 GOLANGCI := $(PROWL_CACHE)/tools/golangci-lint-$(GOLANGCI_VERSION)/golangci-lint
 TEST_FLAGS ?= -timeout 30m
+# RBAC_COMPONENTS are component=package pairs whose RBAC markers make config/rbac/<component>/role.yaml.
+RBAC_COMPONENTS := plank=plank horologium=horologium hook=trigger crier=crier deck=deck sinker=sinker
 
 .PHONY: all build test run generate lint bench controlplane clean
 
@@ -28,6 +30,8 @@ run: build controlplane
 generate:
 	$(GO) tool controller-gen object paths=./api/...
 	$(GO) tool controller-gen crd paths=./api/... output:crd:dir=config/crd
+	@for c in $(RBAC_COMPONENTS); do $(GO) tool controller-gen rbac:roleName=prowl-$${c%%=*} paths=./internal/$${c#*=}/... output:rbac:dir=config/rbac/$${c%%=*} || exit 1; done
+	@hack/sync-chart.sh
 
 # lint fails when golangci-lint cannot be installed or run: a lint that did not run says nothing.
 lint:
@@ -50,3 +54,11 @@ bench: controlplane
 
 clean:
 	rm -rf bin/
+
+# images builds Prowl's OCI images without a Docker engine into $(IMAGES_DIR) (one OCI layout per
+# image, linux/amd64 and linux/arm64) and pushes them when REGISTRY is set; see docs/deploy.md.
+# Settings: REGISTRY, TAG, PLATFORMS, STATIC_BASE, CLONEREFS_BASE, SOURCE_DATE_EPOCH.
+IMAGES_DIR ?= build/images
+.PHONY: images
+images:
+	IMAGES_DIR="$(IMAGES_DIR)" $(GO) run ./hack/images

@@ -64,6 +64,7 @@ func main() {
 		{"censorMemory", censorMemory}, {"hookLatency", hookLatency}, {"deckList", deckList},
 		{"spyglassPages", spyglassPages},
 		{"sinkerPass", sinkerPass},
+		{"imageBuild", imageBuild},
 	}
 	for _, bm := range all {
 		if *only != "" && !strings.Contains(strings.ToLower(bm.name), strings.ToLower(*only)) {
