@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -253,7 +252,7 @@ func TestLeastPrivilegeHookAndCrier(t *testing.T) {
 	}
 	_, hook := tokenKubeconfig(t, "prowl-hook")
 	pc := &plugins.Config{Plugins: map[string]plugins.OrgPlugins{"Codertocat": {Plugins: []string{"trigger"}}}}
-	trig := &trigger.Trigger{GitHub: ghc, Client: hook, Config: agent.Config, Plugins: func() *plugins.Config { return pc }, Log: logr.Discard()}
+	trig := &trigger.Trigger{GitHub: ghc, Client: hook, Config: agent.Config, Plugins: func() *plugins.Config { return pc }}
 	ctx := context.Background()
 	if err := trig.Handle(ctx, "pull_request", "d1", webhook(t, "octokit/pull_request/opened_1.json", nil)); err != nil {
 		t.Fatalf("Trigger under prowl-hook's token: %v", err)

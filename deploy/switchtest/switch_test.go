@@ -26,6 +26,7 @@ import (
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/config/crd"
 	"github.com/prowl-ci/prowl/internal/cli"
+	"github.com/prowl-ci/prowl/internal/manager"
 	"github.com/prowl-ci/prowl/internal/testutil"
 )
 
@@ -45,7 +46,7 @@ func TestMain(m *testing.M) {
 		os.Stderr.WriteString(err.Error() + "\n")
 		os.Exit(1)
 	}
-	scheme, _ := cli.Scheme()
+	scheme, _ := manager.Scheme()
 	_ = apiextensionsv1.AddToScheme(scheme)
 	kc, _ = client.New(cfg, client.Options{Scheme: scheme})
 	code := m.Run()
