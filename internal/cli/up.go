@@ -54,7 +54,10 @@ func newUpCommand(stdout, stderr io.Writer) *cobra.Command {
 			o.Config = cfgFlags.options(false)
 			// Deck first: every status.url, and the link Crier sends to GitHub, opens its run page.
 			deckOpts.Local = !gh.hasCredentials()
-			o.Components = append(o.Components, local.DeckComponent(deckOpts))
+			if err := deckOpts.Listen(); err != nil {
+				return err
+			}
+			o.Components = append(o.Components, local.DeckComponent(&deckOpts))
 			o.JobURLPrefix = deckOpts.URL() + "view/"
 			if gh.hasCredentials() {
 				comps, err := local.GitHubComponents(local.GitHubOptions{Client: gh.options(), Hook: hf.options(), PluginConfig: hf.pluginConfig})

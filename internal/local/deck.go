@@ -27,21 +27,35 @@ type DeckOptions struct {
 	// Local lets the person at this machine rerun and abort without logging in: `prowl up` with
 	// no GitHub.
 	Local bool
+
+	ln net.Listener
+}
+
+// Listen takes Deck's address now, before anything starts, so that a busy port is reported at
+// once and an address with port 0 is known (URL) before Plank writes job URLs with it.
+func (o *DeckOptions) Listen() error {
+	ln, err := net.Listen("tcp", o.addr())
+	if err != nil {
+		return fmt.Errorf("deck: listen on %s: %w (choose another address with --deck-addr)", o.addr(), err)
+	}
+	o.ln = ln
+	return nil
 }
 
 // DeckComponent is Deck with Spyglass, served from the manager's cache; Plank's job URLs point at
 // its run pages (see WithJobURLPrefix).
-func DeckComponent(o DeckOptions) Component {
+func DeckComponent(o *DeckOptions) Component {
 	return Component{Name: "Deck", Setup: func(ctx context.Context, env Env) error {
-		ln, err := net.Listen("tcp", o.addr())
-		if err != nil {
-			return fmt.Errorf("deck: listen on %s: %w (choose another address with --deck-addr)", o.addr(), err)
+		if o.ln == nil {
+			if err := o.Listen(); err != nil {
+				return err
+			}
 		}
 		a, err := auth.New(auth.Options{Clock: env.Clock})
 		if err != nil {
 			return err
 		}
-		srv, err := deck.New(deck.Options{Listener: ln, Cache: env.Manager.GetCache(), Client: env.Manager.GetClient(),
+		srv, err := deck.New(deck.Options{Listener: o.ln, Cache: env.Manager.GetCache(), Client: env.Manager.GetClient(),
 			Config: env.Config.Config, Auth: a, RerunCreatesJob: true, Local: o.Local, Clock: env.Clock,
 			Registerer: ctrlmetrics.Registry, Gatherer: ctrlmetrics.Registry})
 		if err != nil {
@@ -81,6 +95,9 @@ func (o DeckOptions) addr() string {
 // URL is Deck's address as a person opens it.
 func (o DeckOptions) URL() string {
 	a := o.addr()
+	if o.ln != nil {
+		a = o.ln.Addr().String()
+	}
 	if strings.HasPrefix(a, ":") {
 		a = "127.0.0.1" + a
 	}

@@ -86,7 +86,7 @@ func TestUpExamplesInPlaceWithOnlyProwl(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &upProcess{cancel: cancel, exited: make(chan error, 1), out: &syncBuffer{}}
 	p.cmd = exec.CommandContext(ctx, prowlAlone(t), "up", "--data-dir", dataDir, "--config-path", "examples/config.yaml",
-		"--job-config-path", "examples/jobs", "--git-addr", "127.0.0.1:0", "--log-format", "text")
+		"--job-config-path", "examples/jobs", "--git-addr", "127.0.0.1:0", "--deck-addr", "127.0.0.1:0", "--log-format", "text")
 	p.cmd.Dir = cwd
 	if err := os.Symlink(filepath.Join(testutil.RepoRoot(), "examples"), filepath.Join(cwd, "examples")); err != nil {
 		t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -84,6 +86,16 @@ func TestUpRunsJobsToTheirEnd(t *testing.T) {
 	for _, f := range []string{"started.json", "build-log.txt", "finished.json"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("%s: %v", f, err)
+		}
+	}
+	checkRunPage(t, echo, up.out.String())
+	// The artifact completer adds prowjob.json and podinfo.json once the job is final.
+	for _, f := range []string{"prowjob.json", "podinfo.json"} {
+		if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+			_, err := os.Stat(filepath.Join(dir, f))
+			return err == nil, nil
+		}); err != nil {
+			t.Errorf("%s was not written into %s", f, dir)
 		}
 	}
 	log, _ := os.ReadFile(filepath.Join(dir, "build-log.txt"))
@@ -199,7 +211,7 @@ func startUp(t *testing.T, dataDir, cfgPath, jobs string, extra ...string) *upPr
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &upProcess{cancel: cancel, exited: make(chan error, 1), out: &syncBuffer{}}
-	p.cmd = exec.CommandContext(ctx, filepath.Join(binaries(t), "prowl"), append([]string{"up", "--data-dir", dataDir, "--config-path", cfgPath, "--job-config-path", jobs}, extra...)...)
+	p.cmd = exec.CommandContext(ctx, filepath.Join(binaries(t), "prowl"), append([]string{"up", "--data-dir", dataDir, "--config-path", cfgPath, "--job-config-path", jobs, "--deck-addr", "127.0.0.1:0"}, extra...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	p.cmd.Cancel = func() error { return p.cmd.Process.Signal(os.Interrupt) }
 	if err := p.cmd.Start(); err != nil {
@@ -294,5 +306,37 @@ func TestUpRestartMidJob(t *testing.T) {
 	var list prowv1.ProwJobList
 	if err := c.List(ctx, &list, client.InNamespace("default")); err != nil || len(list.Items) != 1 {
 		t.Errorf("%d ProwJobs after the restart, want 1 (%v)", len(list.Items), err)
+	}
+}
+
+// checkRunPage checks that a job's status.url is its run page on the Deck `prowl up` printed, and
+// that the page shows the job and its build log.
+func checkRunPage(t *testing.T, pj prowv1.ProwJob, out string) {
+	t.Helper()
+	i := strings.Index(out, "deck: http://")
+	if i < 0 {
+		t.Fatalf("prowl up did not print Deck's URL:\n%s", out)
+	}
+	deckURL := strings.Fields(out[i+len("deck: "):])[0]
+	if !strings.HasPrefix(pj.Status.URL, deckURL+"view/file/") {
+		t.Fatalf("status.url %q is not a run page on %s", pj.Status.URL, deckURL)
+	}
+	resp, err := http.Get(pj.Status.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), pj.Spec.Job) || !strings.Contains(string(body), "Build log") {
+		t.Fatalf("GET %s: %s\n%.2000s", pj.Status.URL, resp.Status, body)
+	}
+	list, err := http.Get(deckURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer list.Body.Close()
+	page, _ := io.ReadAll(list.Body)
+	if !strings.Contains(string(page), pj.Spec.Job) {
+		t.Errorf("Deck's list at %s does not show %s", deckURL, pj.Spec.Job)
 	}
 }

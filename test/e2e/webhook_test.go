@@ -61,7 +61,7 @@ func TestUpWebhookPresubmit(t *testing.T) {
 		}
 	}
 	up := startUp(t, dataDir, cfgPath, jobsPath, "--github-endpoint", gh.URL, "--github-token-path", filepath.Join(secrets, "token"),
-		"--hmac-secret-file", filepath.Join(secrets, "hmac"), "--hook-addr", "127.0.0.1:0", "--git-addr", "127.0.0.1:0")
+		"--hmac-secret-file", filepath.Join(secrets, "hmac"), "--hook-addr", "127.0.0.1:0", "--git-addr", "127.0.0.1:0", "--deck-addr", "127.0.0.1:0")
 	c := up.client(t, filepath.Join(dataDir, "kubeconfig"))
 	hookURL := waitOutput(t, up, regexp.MustCompile(`hook: (http://\S+/hook)`))
 
