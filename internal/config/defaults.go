@@ -39,7 +39,8 @@ func (c *Config) defaultProwConfig() {
 	setDuration(&c.Sinker.ResyncPeriod, DefaultResyncPeriod)
 	setDuration(&c.Sinker.MaxProwJobAge, DefaultMaxProwJobAge)
 	setDuration(&c.Sinker.MaxPodAge, DefaultMaxPodAge)
-	setDuration(&c.Sinker.TerminatedPodTTL, DefaultTerminatedPodTTL)
+	// As in Prow, a terminated Pod lives as long as any Pod unless said otherwise.
+	setDuration(&c.Sinker.TerminatedPodTTL, c.Sinker.MaxPodAge.Duration)
 	setDuration(&c.Horologium.TickInterval, DefaultTickInterval)
 	if len(c.GitHubReporter.JobTypesToReport) == 0 {
 		c.GitHubReporter.JobTypesToReport = []prowv1.ProwJobType{prowv1.PresubmitJob, prowv1.PostsubmitJob}

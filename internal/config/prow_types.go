@@ -94,7 +94,6 @@ const (
 	DefaultMaxRevivals           = 3
 	DefaultMaxProwJobAge         = 7 * 24 * time.Hour
 	DefaultMaxPodAge             = 24 * time.Hour
-	DefaultTerminatedPodTTL      = 24 * time.Hour
 	DefaultResyncPeriod          = time.Hour
 	DefaultTickInterval          = time.Minute
 	DefaultProwJobNamespace      = "default"
