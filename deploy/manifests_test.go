@@ -124,7 +124,7 @@ func checkMounted(t *testing.T, c corev1.Container) {
 	t.Helper()
 	for _, a := range c.Args {
 		flag, value, ok := strings.Cut(a, "=")
-		if !ok || !(strings.HasSuffix(flag, "-path") || strings.HasSuffix(flag, "-file") || strings.HasSuffix(flag, "-kubeconfig")) {
+		if !ok || !strings.HasSuffix(flag, "-path") && !strings.HasSuffix(flag, "-file") && !strings.HasSuffix(flag, "-kubeconfig") {
 			continue
 		}
 		mounted := false

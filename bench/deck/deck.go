@@ -175,7 +175,7 @@ func get(base, path string, n int) (Latency, error) {
 		b, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if err != nil || resp.StatusCode != http.StatusOK {
-			return l, fmt.Errorf("GET %s: %d %v", path, resp.StatusCode, err)
+			return l, fmt.Errorf("GET %s: %d %w", path, resp.StatusCode, err)
 		}
 		times = append(times, time.Since(start))
 		l.Bytes = len(b)

@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -252,7 +253,7 @@ func (e *Env) RawListing(gcs bool) error {
 	n := 0
 	for {
 		_, err := it.Next(ctx)
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
@@ -303,7 +304,7 @@ func listAll(ctx context.Context, b *blob.Bucket, prefix string) ([]string, erro
 	it := b.List(&blob.ListOptions{Prefix: prefix, Delimiter: "/"})
 	for {
 		o, err := it.Next(ctx)
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return keys, nil
 		}
 		if err != nil {

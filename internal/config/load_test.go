@@ -263,7 +263,7 @@ func TestDecorationDefaultsMergeInOrder(t *testing.T) {
 	}
 	dc := c.PresubmitsStatic["org/special"][0].DecorationConfig
 	got := map[string]string{
-		"timeout": dc.Timeout.Duration.String(), "bucket": dc.GCSConfiguration.Bucket, "path_strategy": dc.GCSConfiguration.PathStrategy,
+		"timeout": dc.Timeout.String(), "bucket": dc.GCSConfiguration.Bucket, "path_strategy": dc.GCSConfiguration.PathStrategy,
 		"default_org": dc.GCSConfiguration.DefaultOrg, "sidecar": dc.UtilityImages.Sidecar, "clonerefs": dc.UtilityImages.CloneRefs,
 		"gcs_credentials_secret": *dc.GCSCredentialsSecret,
 	}

@@ -1,6 +1,7 @@
 package deck
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -26,7 +27,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	for _, c := range []prometheus.Collector{m.duration, m.size} {
 		if err := reg.Register(c); err != nil {
-			if are, ok := err.(prometheus.AlreadyRegisteredError); ok {
+			if are := (prometheus.AlreadyRegisteredError{}); errors.As(err, &are) {
 				switch c {
 				case m.duration:
 					m.duration = are.ExistingCollector.(*prometheus.HistogramVec)

@@ -101,13 +101,13 @@ func fromConfig(b jobs.Builder, cfg *config.Config, pj *prowv1.ProwJob) (*prowv1
 	switch pj.Spec.Type {
 	case prowv1.PresubmitJob:
 		for i, p := range cfg.PresubmitsStatic[orgRepo] {
-			if p.Name == name && p.Brancher.ShouldRun(refs.BaseRef) {
+			if p.Name == name && p.ShouldRun(refs.BaseRef) {
 				return b.Presubmit(&cfg.PresubmitsStatic[orgRepo][i], *refs), nil
 			}
 		}
 	case prowv1.PostsubmitJob:
 		for i, p := range cfg.PostsubmitsStatic[orgRepo] {
-			if p.Name == name && p.Brancher.ShouldRun(refs.BaseRef) {
+			if p.Name == name && p.ShouldRun(refs.BaseRef) {
 				return b.Postsubmit(&cfg.PostsubmitsStatic[orgRepo][i], *refs), nil
 			}
 		}

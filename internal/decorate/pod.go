@@ -45,14 +45,20 @@ const (
 	SidecarName         = "sidecar"
 )
 
-// The commands the utility containers run. Prow's images start their utility through the image's
-// entrypoint; Prowl names the binary, so that any image (or the local node's host filesystem) that
-// has it at this path will do. Each call returns a fresh slice: a Pod's Command is its own, so
-// that changing one Pod cannot change the next.
-func CloneRefsCommand() []string  { return []string{"/clonerefs"} }
+// CloneRefsCommand and the three below are the commands the utility containers run. Prow's images
+// start their utility through the image's entrypoint; Prowl names the binary, so that any image (or
+// the local node's host filesystem) that has it at this path will do. Each call returns a fresh
+// slice: a Pod's Command is its own, so that changing one Pod cannot change the next.
+func CloneRefsCommand() []string { return []string{"/clonerefs"} }
+
+// InitUploadCommand is initupload's command (see CloneRefsCommand).
 func InitUploadCommand() []string { return []string{"/initupload"} }
+
+// EntrypointCommand is the entrypoint's command (see CloneRefsCommand).
 func EntrypointCommand() []string { return []string{"/entrypoint"} }
-func SidecarCommand() []string    { return []string{"/sidecar"} }
+
+// SidecarCommand is the sidecar's command (see CloneRefsCommand).
+func SidecarCommand() []string { return []string{"/sidecar"} }
 
 var (
 	logMount   = corev1.VolumeMount{Name: LogMountName, MountPath: LogMountPath}

@@ -23,7 +23,7 @@ func (o *Options) assemble(ctx context.Context, spec Spec, base string) (v1.Imag
 		return nil, nil, err
 	}
 	defer os.RemoveAll(tmp)
-	var idx v1.ImageIndex = mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
 	sizes := map[string]int64{}
 	for _, p := range o.Platforms {
 		bin := filepath.Join(tmp, p.OS+"-"+p.Architecture, spec.Name)

@@ -3,6 +3,7 @@ package images_test
 import (
 	"archive/tar"
 	"context"
+	"errors"
 	"io"
 	"log"
 	"net/http/httptest"
@@ -194,7 +195,7 @@ func unpack(t *testing.T, img v1.Image, dir string) {
 	tr := tar.NewReader(rc)
 	for {
 		h, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return
 		}
 		if err != nil {
@@ -269,7 +270,7 @@ func TestPushAndGitBase(t *testing.T) {
 // pushGitBase pushes a two-platform base with a stand-in /usr/bin/git and its own PATH.
 func pushGitBase(t *testing.T, tag string) string {
 	t.Helper()
-	var idx v1.ImageIndex = mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
 	for _, arch := range []string{"amd64", "arm64"} {
 		layer := gitLayer(t, arch)
 		img, err := mutate.Append(mutate.MediaType(empty.Image, types.OCIManifestSchema1), mutate.Addendum{Layer: layer})
@@ -308,7 +309,9 @@ func gitLayer(t *testing.T, arch string) v1.Layer {
 	if _, err := tw.Write([]byte(body)); err != nil {
 		t.Fatal(err)
 	}
-	tw.Close()
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
 	return static.NewLayer([]byte(buf.String()), types.OCIUncompressedLayer)
 }
 

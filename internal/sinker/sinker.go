@@ -117,7 +117,7 @@ func (r *clusterRunnable) Start(ctx context.Context) error {
 	return r.c.Start(ctx)
 }
 
-// NeedLeaderElection: two replicas would delete the same objects.
+// NeedLeaderElection is true: two replicas would delete the same objects.
 func (s *Sinker) NeedLeaderElection() bool { return true }
 
 // Start runs passes until ctx ends (or after one, with RunOnce). The resync period is read

@@ -27,10 +27,6 @@ const (
 	junitFileLimit = 64 << 20
 )
 
-type junitSuites struct {
-	Suites []junitSuite `xml:"testsuite"`
-}
-
 type junitSuite struct {
 	Name   string       `xml:"name,attr"`
 	Cases  []junitCase  `xml:"testcase"`

@@ -3,6 +3,7 @@ package spyglass
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -133,7 +134,7 @@ func (h *Handler) serveBuildLogFragment(w http.ResponseWriter, r *http.Request, 
 	}
 	rn.pj = nil // the fragment is the bucket's log from now on
 	body, err := h.buildLogLens(ctx, r, rn)
-	if err == errNothing {
+	if errors.Is(err, errNothing) {
 		body, err = errNothingUnless(true, "This run has no build-log.txt.")
 	}
 	if err != nil {

@@ -2,6 +2,7 @@ package spyglass
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -216,7 +217,7 @@ func (h *Handler) sections(ctx context.Context, r *http.Request, rn *run) []sect
 				}
 			}()
 			body, err := l.render(ctx, r, rn)
-			if err == errNothing {
+			if errors.Is(err, errNothing) {
 				out[i].ID = ""
 				return
 			}
