@@ -2,8 +2,6 @@ package deck
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,54 +11,14 @@ import (
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/github/githubtest"
+	"github.com/prowl-ci/prowl/internal/testutil/browsertest"
 )
 
-// chromium is Debian's Chromium, which the browser tests drive.
-const chromium = "/usr/bin/chromium"
+// newBrowser starts the test's own headless Chromium.
+func newBrowser(t *testing.T) context.Context { return browsertest.New(t, 1440, 900, 60*time.Second) }
 
-// newBrowser starts a headless Chromium of the test's own (a fresh profile, no network
-// services) and returns a context for chromedp.
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromium); err != nil {
-		t.Skipf("no %s: install Chromium (apt-get install chromium) to run the browser tests", chromium)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1440, 900))
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelB := chromedp.NewContext(actx)
-	// The first call starts the browser and must not carry the timeout (it would stop it).
-	if err := chromedp.Do(ctx); err != nil {
-		cancelB()
-		cancelA()
-		t.Fatalf("start Chromium: %v", err)
-	}
-	tctx, cancelC := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(func() { cancelC(); cancelB(); cancelA() })
-	return tctx
-}
-
-// screenshot saves the page as $PROWL_TEST_OUTPUT/<test name>.png and logs where.
-func screenshot(t *testing.T, ctx context.Context) {
-	t.Helper()
-	dir := os.Getenv("PROWL_TEST_OUTPUT")
-	if dir == "" {
-		dir = "/tmp/prowl-test-output"
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+".png")
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", path)
-}
+// screenshot saves the page as the test's screenshot.
+func screenshot(t *testing.T, ctx context.Context) { browsertest.Screenshot(t, ctx, "") }
 
 // do runs the steps, failing the test at the first error.
 func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,51 +13,15 @@ import (
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/config"
 	"github.com/prowl-ci/prowl/internal/jobs"
+	"github.com/prowl-ci/prowl/internal/testutil/browsertest"
 )
 
-const chromium = "/usr/bin/chromium"
+// browser starts the test's own headless Chromium.
+func browser(t *testing.T) context.Context { return browsertest.New(t, 1280, 1000, 90*time.Second) }
 
-// browser starts headless Chromium for one test; it skips the test, saying how to enable it,
-// where Chromium is absent.
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromium); err != nil {
-		t.Skipf("browser tests need Chromium at %s (apt-get install chromium)", chromium)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-component-update", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 1000))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel2 := chromedp.NewContext(actx)
-	t.Cleanup(cancel2)
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[int](`1`)); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	tctx, cancel3 := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(cancel3)
-	return tctx
-}
-
-// screenshot saves the page under $PROWL_TEST_OUTPUT/<TestName>.png.
+// screenshot saves the page as the test's screenshot, its name ending in suffix.
 func screenshot(t *testing.T, ctx context.Context, suffix string) {
-	t.Helper()
-	dir := os.Getenv("PROWL_TEST_OUTPUT")
-	if dir == "" {
-		dir = "/tmp/prowl-test-output"
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+suffix+".png")
-	if err := os.WriteFile(p, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", p)
+	browsertest.Screenshot(t, ctx, suffix)
 }
 
 // TestBrowserFailingRun: a failing job's page shows the highlighted error line and its JUnit
