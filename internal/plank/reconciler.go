@@ -117,7 +117,7 @@ func (r *Reconciler) patchStatus(ctx context.Context, base, pj *prowv1.ProwJob) 
 	}
 	r.Recorder.StateChanged(base, pj)
 	if base.Status.State != pj.Status.State {
-		logr.FromContextOrDiscard(ctx).Info("state changed", "from", base.Status.State, "to", pj.Status.State, "description", pj.Status.Description, "url", pj.Status.URL)
+		logr.FromContextOrDiscard(ctx).Info("state changed", "job", pj.Spec.Job, "from", base.Status.State, "to", pj.Status.State, "description", pj.Status.Description, "url", pj.Status.URL)
 	}
 	return nil
 }
