@@ -4,13 +4,8 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/utils/clock"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/artifacts"
 	"github.com/prowl-ci/prowl/internal/events"
 	"github.com/prowl-ci/prowl/internal/jobs"
@@ -48,8 +43,7 @@ podinfo.json, and started.json and finished.json where the pod utilities could n
 			}
 			c := agent.Config()
 			mo := mgrFlags.options(c.ProwJobNamespace, c.PodNamespace)
-			// Only Prow's Pods are cached: a busy build cluster has many others.
-			mo.ByObject = map[client.Object]cache.ByObject{&corev1.Pod{}: {Label: labels.SelectorFromSet(labels.Set{prowv1.CreatedByProw: "true"})}}
+			mo.OnlyProwPods = true
 			mgr, err := manager.New(mo)
 			if err != nil {
 				return err

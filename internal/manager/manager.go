@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -52,8 +54,11 @@ type Options struct {
 	// MetricsAddr and HealthAddr are where Prometheus metrics and /healthz, /readyz are served.
 	MetricsAddr string
 	HealthAddr  string
-	// ByObject narrows the cache for some kinds (Plank caches only Prow's Pods).
+	// ByObject narrows the cache for some kinds.
 	ByObject map[client.Object]cache.ByObject
+	// OnlyProwPods caches only the Pods labelled created-by-prow (Plank, Sinker): a busy build
+	// cluster has many others.
+	OnlyProwPods bool
 	// StripManagedFields drops managedFields from cached objects: Deck holds every ProwJob and
 	// never shows them.
 	StripManagedFields bool
@@ -127,6 +132,14 @@ func NewForConfig(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		electNS = o.Namespaces[0]
 	}
 	cacheOpts := cache.Options{DefaultNamespaces: ns, ByObject: o.ByObject}
+	if o.OnlyProwPods {
+		byObject := map[client.Object]cache.ByObject{}
+		for k, v := range o.ByObject {
+			byObject[k] = v
+		}
+		byObject[&corev1.Pod{}] = cache.ByObject{Label: labels.SelectorFromSet(labels.Set{prowv1.CreatedByProw: "true"})}
+		cacheOpts.ByObject = byObject
+	}
 	if o.StripManagedFields {
 		cacheOpts.DefaultTransform = cache.TransformStripManagedFields()
 	}
