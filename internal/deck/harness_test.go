@@ -29,6 +29,7 @@ import (
 	"github.com/prowl-ci/prowl/internal/github"
 	"github.com/prowl-ci/prowl/internal/github/githubtest"
 	"github.com/prowl-ci/prowl/internal/plugins"
+	"github.com/prowl-ci/prowl/internal/testutil/seedconfig"
 	"github.com/prowl-ci/prowl/internal/trigger"
 )
 
@@ -61,26 +62,11 @@ type setup struct {
 
 func loadConfig(t testing.TB, ns, deck, jobs string) *config.Config {
 	t.Helper()
-	dir := t.TempDir()
 	prow := "prowjob_namespace: " + ns + "\npod_namespace: " + ns + "\n"
 	if deck != "" {
 		prow += "deck:\n" + deck
 	}
-	opts := config.Options{ConfigPath: filepath.Join(dir, "config.yaml")}
-	if err := os.WriteFile(opts.ConfigPath, []byte(prow), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if jobs != "" {
-		opts.JobConfigPath = filepath.Join(dir, "jobs.yaml")
-		if err := os.WriteFile(opts.JobConfigPath, []byte(jobs), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	c, _, err := config.Load(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return seedconfig.LoadText(t, prow, jobs)
 }
 
 func newHarness(t *testing.T, s setup) *harness {
