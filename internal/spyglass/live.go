@@ -115,12 +115,7 @@ func sendEvent(w io.Writer, f http.Flusher, event, data string) {
 // bucket's log.
 func (h *Handler) serveBuildLogFragment(w http.ResponseWriter, r *http.Request, src string) {
 	ctx := r.Context()
-	loc, pj, err := h.viewTarget(ctx, src)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	rn, err := h.loadRun(ctx, loc, pj)
+	rn, err := h.loadView(ctx, src)
 	if err != nil {
 		h.fail(w, r, err)
 		return

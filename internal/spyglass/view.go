@@ -20,12 +20,7 @@ import (
 // (Prow's form) or /view/prowjob/<ProwJob name>.
 func (h *Handler) serveView(w http.ResponseWriter, r *http.Request, src string) {
 	ctx := r.Context()
-	loc, pj, err := h.viewTarget(ctx, src)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	rn, err := h.loadRun(ctx, loc, pj)
+	rn, err := h.loadView(ctx, src)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -34,6 +29,15 @@ func (h *Handler) serveView(w http.ResponseWriter, r *http.Request, src string) 
 	body := h.render("run", map[string]any{"Header": hd, "Sections": h.sections(ctx, r, rn), "Static": staticURLs()})
 	w.Header().Set("Cache-Control", "no-store")
 	h.o.Chrome.Page(w, r, hd.Job+" #"+hd.Build, body)
+}
+
+// loadView reads the run a /view/ path names (its ProwJob, if any, and its files' metadata).
+func (h *Handler) loadView(ctx context.Context, src string) (*run, error) {
+	loc, pj, err := h.viewTarget(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	return h.loadRun(ctx, loc, pj)
 }
 
 // viewTarget turns the part of the URL after /view/ into a run location.
