@@ -86,7 +86,7 @@ func (o UpOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	names := []string{"Horologium", "Plank"}
+	names := []string{"Horologium", "Plank", "Sinker"}
 	for _, comp := range o.Components {
 		if err := comp.Setup(ctx, env); err != nil {
 			return fmt.Errorf("set up %s: %w", comp.Name, err)
@@ -172,7 +172,8 @@ func (o UpOptions) cluster(ctx context.Context, c *config.Config) (*rest.Config,
 	return cfg, stop, nil
 }
 
-// setup makes the manager with Horologium, Plank and, on a local control plane, the local node.
+// setup makes the manager with Horologium, Plank, Sinker, artifact completion and, on a local
+// control plane, the local node.
 func (o UpOptions) setup(ctx context.Context, restCfg *rest.Config, agent *config.Agent) (Env, error) {
 	c := agent.Config()
 	// One process, no replicas: no Lease, and no metrics or health servers to collide with.
