@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"gocloud.dev/blob"
+	"golang.org/x/sync/errgroup"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/downwardapi"
-	"github.com/prowl-ci/prowl/internal/podutils/metadata"
 	"github.com/prowl-ci/prowl/internal/storage"
 )
 
@@ -54,16 +54,15 @@ func isDigits(s string) bool {
 	return s != ""
 }
 
-// listAllPage is the page size of a whole listing: a file bucket walks its directory again for
-// each page, so a job's 1,000 runs are one page.
+// listAllPage is the page size of a whole listing: a job's 1,000 runs are one page.
 const listAllPage = 5000
 
-// listAll lists every direct child of dir, page after page.
-func listAll(ctx context.Context, b *blob.Bucket, dir string) ([]storage.Entry, error) {
+// listAll lists every direct child of dir in loc's bucket, page after page.
+func listAll(ctx context.Context, b *blob.Bucket, loc location, dir string) ([]storage.Entry, error) {
 	var all []storage.Entry
 	var token []byte
 	for {
-		entries, next, err := storage.ListPage(ctx, b, dir, token, listAllPage)
+		entries, next, err := listPage(ctx, b, loc, dir, token, listAllPage)
 		if err != nil {
 			return nil, err
 		}
@@ -73,6 +72,15 @@ func listAll(ctx context.Context, b *blob.Bucket, dir string) ([]storage.Entry, 
 		}
 		token = next
 	}
+}
+
+// listPage lists one page of dir's direct children; a file bucket is read directly
+// (storage.ListFilePage), which pages without walking the directory again for every page.
+func listPage(ctx context.Context, b *blob.Bucket, loc location, dir string, token []byte, n int) ([]storage.Entry, []byte, error) {
+	if loc.Provider == "file" {
+		return storage.ListFilePage(ctx, b, loc.Name, dir, token, n)
+	}
+	return storage.ListPage(ctx, b, dir, token, n)
 }
 
 // buildIDs are the runs in a job's directory: <id>/ under logs/<job>, <id>.txt under
@@ -112,7 +120,11 @@ func (h *Handler) serveJobHistory(w http.ResponseWriter, r *http.Request, src st
 		h.fail(w, r, err)
 		return
 	}
-	entries, err := listAll(ctx, b, loc.Key)
+	var latest []byte
+	var wg sync.WaitGroup
+	wg.Go(func() { latest, _ = storage.ReadSmall(ctx, b, path.Join(loc.Key, "latest-build.txt"), 64) })
+	entries, err := listAll(ctx, b, loc, loc.Key)
+	wg.Wait()
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -122,7 +134,6 @@ func (h *Handler) serveJobHistory(w http.ResponseWriter, r *http.Request, src st
 		h.fail(w, r, notFound("Job %s has no runs in %s.", job, loc.URL()))
 		return
 	}
-	latest, _ := storage.ReadSmall(ctx, b, path.Join(loc.Key, "latest-build.txt"), 64)
 	top := 0
 	if q := r.URL.Query().Get("buildId"); q != "" {
 		top = sort.Search(len(ids), func(i int) bool { return !buildIDLess(q, ids[i]) })
@@ -145,25 +156,27 @@ func (h *Handler) serveJobHistory(w http.ResponseWriter, r *http.Request, src st
 	h.o.Chrome.Page(w, r, "History of "+job, h.render("history", v))
 }
 
-// historyRows reads the runs' started.json and finished.json, in parallel.
+// historyRows reads the runs' started.json and finished.json, historyReaders runs at a time.
 func (h *Handler) historyRows(ctx context.Context, jobLoc location, ids []string, pointers bool) []historyRow {
 	rows := make([]historyRow, len(ids))
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(historyReaders)
 	for i, id := range ids {
-		wg.Go(func() {
+		g.Go(func() error {
 			runLoc := jobLoc.join(id)
 			if pointers {
 				l, err := h.resolvePointer(ctx, runLoc)
 				if err != nil {
 					rows[i] = historyRow{Build: id, Err: err.Error()}
-					return
+					return nil
 				}
 				runLoc = l
 			}
 			rows[i] = h.historyRow(ctx, runLoc, id)
+			return nil
 		})
 	}
-	wg.Wait()
+	_ = g.Wait()
 	return rows
 }
 
@@ -175,13 +188,8 @@ func (h *Handler) historyRow(ctx context.Context, loc location, id string) histo
 		row.Err = err.Error()
 		return row
 	}
-	var started *metadata.Started
-	var finished *metadata.Finished
-	var sErr, fErr error
-	var wg sync.WaitGroup
-	wg.Go(func() { started, sErr = storage.ReadStarted(ctx, b, loc.Key) })
-	wg.Go(func() { finished, fErr = storage.ReadFinished(ctx, b, loc.Key) })
-	wg.Wait()
+	m := h.runMeta(ctx, b, loc)
+	started, finished, sErr, fErr := m.started, m.finished, m.startedErr, m.finishErr
 	if sErr != nil && !storage.IsNotFound(sErr) {
 		row.Err = sErr.Error()
 	}
@@ -279,7 +287,7 @@ func (h *Handler) prCommits(ctx context.Context, loc location, orgRepo string, p
 	if err != nil {
 		return nil, err
 	}
-	jobs, err := listAll(ctx, b, loc.Key)
+	jobs, err := listAll(ctx, b, loc, loc.Key)
 	if err != nil {
 		return nil, err
 	}
@@ -289,7 +297,7 @@ func (h *Handler) prCommits(ctx context.Context, loc location, orgRepo string, p
 		if !j.Dir {
 			continue
 		}
-		builds, err := listAll(ctx, b, j.Key)
+		builds, err := listAll(ctx, b, loc, j.Key)
 		if err != nil {
 			return nil, err
 		}
@@ -301,15 +309,17 @@ func (h *Handler) prCommits(ctx context.Context, loc location, orgRepo string, p
 		}
 	}
 	rows := make([]historyRow, len(runs))
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(historyReaders)
 	for i, l := range runs {
-		wg.Go(func() {
+		g.Go(func() error {
 			_, id := jobAndBuild(l.Key)
 			rows[i] = h.historyRow(ctx, l, id)
 			rows[i].job = runJobs[i]
+			return nil
 		})
 	}
-	wg.Wait()
+	_ = g.Wait()
 	return groupByCommit(rows, orgRepo, pr), nil
 }
 

@@ -70,3 +70,45 @@ func TestPresubmitHistoryAndPRHistory(t *testing.T) {
 		t.Errorf("a PR without runs = %d", code)
 	}
 }
+
+// TestHistoryCachesFinishedRuns: a second load of a history page reads only the listing and
+// latest-build.txt for finished runs (their files never change), while a running run is read
+// again and shows its result once finished.json is written.
+func TestHistoryCachesFinishedRuns(t *testing.T) {
+	t.Parallel()
+	be := gcsBackend(t)
+	for i := 1; i <= 5; i++ {
+		makeRun(t, be, testRun{spec: periodic("cached", fmt.Sprintf("%d", 100+i)), log: "ok\n", start: int64(1700000000 + i*100)})
+	}
+	running := testRun{spec: periodic("cached", "106"), log: "ok\n", start: 1700000600, exitCode: "1"}
+	makeRun(t, be, running)
+	finished, err := be.blob(t).ReadAll(t.Context(), "logs/cached/106/finished.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := be.blob(t).Delete(t.Context(), "logs/cached/106/finished.json"); err != nil {
+		t.Fatal(err)
+	}
+	s := newServer(t, be, testConfig(be.bucket, ""), Options{})
+	page := "/job-history/" + src(be, "logs/cached")
+	load := func() (string, int64) {
+		before := be.served.Load()
+		code, body := s.get(t, page)
+		if code != 200 {
+			t.Fatalf("history = %d:\n%s", code, body)
+		}
+		return body, be.served.Load() - before
+	}
+	first, cold := load()
+	if !strings.Contains(first, "running or unfinished") {
+		t.Fatalf("run 106 has no finished.json and should show as running:\n%s", first)
+	}
+	_, warm := load()
+	if warm >= cold {
+		t.Errorf("the second load read %d bytes from the bucket, the first %d: finished runs should come from the cache", warm, cold)
+	}
+	put(t, be, "logs/cached/106/finished.json", string(finished))
+	if third, _ := load(); strings.Contains(third, "running or unfinished") || !strings.Contains(third, "sg-badge-bad") {
+		t.Errorf("run 106 finished as a failure, the page shows:\n%s", third)
+	}
+}

@@ -17,6 +17,7 @@ import (
 
 	"gocloud.dev/blob"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/lru"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
@@ -66,6 +67,8 @@ type Handler struct {
 
 	mu      sync.Mutex
 	buckets map[string]*blob.Bucket
+	// finishedRuns caches finished runs' metadata for the history pages (runmeta.go).
+	finishedRuns *lru.Cache
 }
 
 // New checks the options and builds the handler.
@@ -88,7 +91,7 @@ func New(o Options) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Handler{o: o, tmpl: t, buckets: map[string]*blob.Bucket{}}, nil
+	return &Handler{o: o, tmpl: t, buckets: map[string]*blob.Bucket{}, finishedRuns: lru.New(finishedRunsCached)}, nil
 }
 
 // Close closes the buckets the handler opened.
