@@ -36,7 +36,7 @@ type artifactsView struct {
 	Standalone         bool
 }
 
-func (h *Handler) artifactsLens(ctx context.Context, _ *http.Request, rn *run) (template.HTML, error) {
+func (h *Handler) artifactsLens(ctx context.Context, _ *http.Request, rn *run, _ lensFiles) (template.HTML, error) {
 	v, err := h.artifactsPage(ctx, rn.loc, "", nil)
 	if err != nil {
 		return "", err
@@ -51,7 +51,7 @@ func (h *Handler) artifactsPage(ctx context.Context, loc location, dir string, t
 		return nil, err
 	}
 	full := loc.join(dir)
-	entries, next, err := storage.ListPage(ctx, b, full.Key, token, artifactPage)
+	entries, next, err := listPage(ctx, b, loc, full.Key, token, artifactPage)
 	if err != nil {
 		return nil, err
 	}
@@ -179,33 +179,17 @@ func safeContentType(ct string) string {
 // linkView is one *.link.txt as a link.
 type linkView struct{ Name, URL string }
 
-// linksLens shows each *.link.txt in the run directory and its artifacts/ directory as a link;
-// only http and https URLs become links.
-func (h *Handler) linksLens(ctx context.Context, _ *http.Request, rn *run) (template.HTML, error) {
-	var names []string
-	for n := range rn.top {
-		if strings.HasSuffix(n, ".link.txt") {
-			names = append(names, n)
-		}
-	}
-	if rn.has("artifacts/") {
-		entries, _, err := storage.ListPage(ctx, rn.bucket, path.Join(rn.loc.Key, "artifacts"), nil, topListing)
-		if err != nil {
-			return "", err
-		}
-		for _, e := range entries {
-			if !e.Dir && strings.HasSuffix(e.Name, ".link.txt") {
-				names = append(names, "artifacts/"+e.Name)
-			}
-		}
-	}
+// linksLens shows each file its config matched (Prow's: *.link.txt) as a link; only http and
+// https URLs become links.
+func (h *Handler) linksLens(ctx context.Context, _ *http.Request, rn *run, lf lensFiles) (template.HTML, error) {
+	names := lf.files
 	if len(names) == 0 {
 		return "", errNothing
 	}
 	var links []linkView
 	var errs []string
 	for _, n := range names {
-		data, err := storage.ReadSmall(ctx, rn.bucket, path.Join(rn.loc.Key, n), linkLimit)
+		data, err := readRunFile(ctx, rn, n, linkLimit)
 		if err != nil {
 			errs = append(errs, err.Error())
 			continue

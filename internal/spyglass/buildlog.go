@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"path"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -52,34 +53,44 @@ type logSettings struct {
 	showRaw bool
 }
 
-// logConfig reads the buildlog lens' config: its highlight_regexes replace the default, as in
-// Prow. A config that does not compile is an error the lens shows.
+// logConfig is the first buildlog entry's config in deck.spyglass.lenses: the live log and the
+// folds, which belong to no entry, use it.
 func logConfig(cfg *config.Config) (logSettings, error) {
-	s := logSettings{re: defaultHighlight, maxLen: highlightMaxLn, showRaw: true}
-	d, err := cfg.DeckSpyglass()
-	if err != nil {
-		return s, err
+	return parseLogConfig(firstBuildLogConfig(cfg))
+}
+
+// firstBuildLogConfig is the config of the first buildlog entry, if any.
+func firstBuildLogConfig(cfg *config.Config) json.RawMessage {
+	entries, _ := lensEntries(cfg)
+	for _, l := range entries {
+		if l.Lens.Name == "buildlog" {
+			return l.Lens.Config
+		}
 	}
-	for _, l := range d.Spyglass.Lenses {
-		if l.Lens.Name != "buildlog" || len(l.Lens.Config) == 0 {
-			continue
+	return nil
+}
+
+// parseLogConfig reads a buildlog entry's config: its highlight_regexes replace the default, as
+// in Prow. A config that does not compile is an error the lens shows.
+func parseLogConfig(raw json.RawMessage) (logSettings, error) {
+	s := logSettings{re: defaultHighlight, maxLen: highlightMaxLn, showRaw: true}
+	if len(raw) == 0 {
+		return s, nil
+	}
+	var c buildLogConfig
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return s, fmt.Errorf("deck.spyglass.lenses buildlog config: %w", err)
+	}
+	s.showRaw = !c.HideRawLog
+	if c.HighlightLengthMax != nil {
+		s.maxLen = *c.HighlightLengthMax
+	}
+	if len(c.HighlightRegexes) > 0 {
+		re, err := regexp.Compile(strings.Join(c.HighlightRegexes, "|"))
+		if err != nil {
+			return s, fmt.Errorf("deck.spyglass.lenses buildlog highlight_regexes: %w", err)
 		}
-		var c buildLogConfig
-		if err := json.Unmarshal(l.Lens.Config, &c); err != nil {
-			return s, fmt.Errorf("deck.spyglass.lenses buildlog config: %w", err)
-		}
-		s.showRaw = !c.HideRawLog
-		if c.HighlightLengthMax != nil {
-			s.maxLen = *c.HighlightLengthMax
-		}
-		if len(c.HighlightRegexes) > 0 {
-			re, err := regexp.Compile(strings.Join(c.HighlightRegexes, "|"))
-			if err != nil {
-				return s, fmt.Errorf("deck.spyglass.lenses buildlog highlight_regexes: %w", err)
-			}
-			s.re = re
-		}
-		break
+		s.re = re
 	}
 	return s, nil
 }
@@ -192,18 +203,36 @@ func groupLines(lines []logLine, base int64, byteAnchors bool) ([]logGroup, int)
 }
 
 // buildLogLens renders build-log.txt; while the run's Pod is alive, the live log instead.
-func (h *Handler) buildLogLens(ctx context.Context, r *http.Request, rn *run) (template.HTML, error) {
-	if h.isLive(rn) {
-		return h.render("buildlog-live", map[string]any{"Src": rn.loc.Src(), "Raw": "/spyglass/file/" + rn.loc.Src() + "/" + buildLogName}), nil
-	}
-	if !rn.has(buildLogName) {
-		return errNothingUnless(rn.pj != nil, "This run has no build-log.txt yet.")
-	}
-	v, err := h.logView(ctx, rn, r.URL.Query())
+// buildLogLens shows each log its config matched, build-log.txt first: followed live while the
+// run's Pod runs, else from the bucket.
+func (h *Handler) buildLogLens(ctx context.Context, r *http.Request, rn *run, lf lensFiles) (template.HTML, error) {
+	s, err := parseLogConfig(lf.config)
 	if err != nil {
 		return "", err
 	}
-	return h.render("buildlog", v), nil
+	files := append([]string(nil), lf.files...)
+	sort.SliceStable(files, func(i, j int) bool { return files[i] == buildLogName && files[j] != buildLogName })
+	var out strings.Builder
+	for _, f := range files {
+		if f == buildLogName && h.isLive(rn) {
+			out.WriteString(string(h.render("buildlog-live", map[string]any{"Src": rn.loc.Src(), "Raw": "/spyglass/file/" + rn.loc.Src() + "/" + buildLogName})))
+			continue
+		}
+		if f == buildLogName && !rn.has(buildLogName) {
+			body, _ := errNothingUnless(true, "This run has no build-log.txt yet.")
+			out.WriteString(string(body))
+			continue
+		}
+		v, err := h.logView(ctx, rn, f, s, r.URL.Query())
+		if err != nil {
+			return template.HTML(out.String()), fmt.Errorf("%s: %w", f, err) //nolint:gosec // rendered templates
+		}
+		out.WriteString(string(h.render("buildlog", v)))
+	}
+	if out.Len() == 0 {
+		return "", errNothing
+	}
+	return template.HTML(out.String()), nil //nolint:gosec // rendered templates
 }
 
 // errNothingUnless leaves a lens out, or when show says so, renders msg as its body.
@@ -214,17 +243,17 @@ func errNothingUnless(show bool, msg string) (template.HTML, error) {
 	return template.HTML("<p class=\"sg-empty\">" + template.HTMLEscapeString(msg) + "</p>"), nil //nolint:gosec // escaped
 }
 
-// logView reads the log, whole or the page the query asks for (logoffset, logend).
-func (h *Handler) logView(ctx context.Context, rn *run, q url.Values) (*logView, error) {
-	s, err := logConfig(h.o.Config())
-	if err != nil {
+// logView reads a log, whole or the page the query asks for (logoffset, logend; logfile names
+// the log when it is not build-log.txt).
+func (h *Handler) logView(ctx context.Context, rn *run, file string, s logSettings, q url.Values) (*logView, error) {
+	key := path.Join(rn.loc.Key, file)
+	if err := checkChild(rn.loc.join(file)); err != nil {
 		return nil, err
 	}
-	key := path.Join(rn.loc.Key, buildLogName)
-	size := rn.top[buildLogName].Size
-	v := &logView{Src: rn.loc.Src(), File: buildLogName, Size: humanSize(size)}
+	size := rn.size(file)
+	v := &logView{Src: rn.loc.Src(), File: file, Size: humanSize(size)}
 	if s.showRaw {
-		v.Raw = "/spyglass/file/" + rn.loc.Src() + "/" + buildLogName
+		v.Raw = "/spyglass/file/" + rn.loc.Src() + "/" + file
 	}
 	if size <= wholeLogLimit {
 		data, err := storage.ReadSmall(ctx, rn.bucket, key, wholeLogLimit)
@@ -233,6 +262,9 @@ func (h *Handler) logView(ctx context.Context, rn *run, q url.Values) (*logView,
 		}
 		v.Groups, v.Matches = groupLines(splitLines(data, 1, 0, false, s), 0, false)
 		return v, nil
+	}
+	if want := q.Get("logfile"); want != file && (want != "" || file != buildLogName) {
+		q = nil // the query pages another log
 	}
 	end := queryInt(q, "logend", size, 0, size)
 	start := queryInt(q, "logoffset", max(0, end-logPageBytes), 0, end)
@@ -245,12 +277,17 @@ func (h *Handler) logView(ctx context.Context, rn *run, q url.Values) (*logView,
 	last := first + int64(len(data))
 	v.From, v.To = humanSize(first), humanSize(last)
 	view := "/view/" + rn.loc.Src()
+	if file != buildLogName {
+		view += "?logfile=" + url.QueryEscape(file) + "&"
+	} else {
+		view += "?"
+	}
 	if first > 0 {
-		v.Older = fmt.Sprintf("%s?logoffset=%d&logend=%d#buildlog", view, max(0, first-logPageBytes), first)
-		v.FirstPage = fmt.Sprintf("%s?logoffset=0&logend=%d#buildlog", view, min(size, logPageBytes))
+		v.Older = fmt.Sprintf("%slogoffset=%d&logend=%d#buildlog", view, max(0, first-logPageBytes), first)
+		v.FirstPage = fmt.Sprintf("%slogoffset=0&logend=%d#buildlog", view, min(size, logPageBytes))
 	}
 	if last < size {
-		v.Newer = fmt.Sprintf("%s?logoffset=%d&logend=%d#buildlog", view, last, min(size, last+logPageBytes))
+		v.Newer = fmt.Sprintf("%slogoffset=%d&logend=%d#buildlog", view, last, min(size, last+logPageBytes))
 	}
 	return v, nil
 }
@@ -303,8 +340,8 @@ func (h *Handler) serveFold(w http.ResponseWriter, r *http.Request, src string) 
 		return
 	}
 	file := loc.join(q.Get("file"))
-	if q.Get("file") != buildLogName {
-		h.fail(w, r, badRequest("fold: file must be %s", buildLogName))
+	if q.Get("file") == "" || checkChild(file) != nil || storage.CheckKey(q.Get("file")) != nil {
+		h.fail(w, r, badRequest("fold: file must name a log in the run directory"))
 		return
 	}
 	offset, length := queryInt(q, "offset", -1, -1, 1<<50), queryInt(q, "length", -1, -1, wholeLogLimit)
@@ -337,7 +374,7 @@ func (h *Handler) serveFold(w http.ResponseWriter, r *http.Request, src string) 
 	lines := splitLines(data, int(queryInt(q, "start", 1, 0, 1<<40)), offset, byteAnchors, s)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "private, max-age=300")
-	_ = h.tmpl.ExecuteTemplate(w, "loggroups", map[string]any{"Src": loc.Src(), "File": buildLogName, "Groups": foldSplit(lines, offset, byteAnchors, q.Get("take"))})
+	_ = h.tmpl.ExecuteTemplate(w, "loggroups", map[string]any{"Src": loc.Src(), "File": q.Get("file"), "Groups": foldSplit(lines, offset, byteAnchors, q.Get("take"))})
 }
 
 // foldSplit is the groups a fold opens into: take=top shows the first 20 lines and folds the

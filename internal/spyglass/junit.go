@@ -6,26 +6,17 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
-	"path"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
-
-	"github.com/prowl-ci/prowl/internal/storage"
 )
 
-// The JUnit lens: every junit*.xml under artifacts/ (suites nest), totals, failures first with
-// message and output, then flaky tests (failed, then passed, in the same run), then skipped.
+// The JUnit lens: every JUnit file its config matched (by default junit*.xml below the run;
+// suites nest), totals, failures first with message and output, then flaky tests (failed, then
+// passed, in the same run), then skipped.
 
-// junitFile matches Prow's default JUnit lens files: artifacts/**/junit*.xml.
-var junitFile = regexp.MustCompile(`(^|/)junit[^/]*\.xml$`)
-
-const (
-	// junitWalkLimit bounds the search for JUnit files under artifacts/.
-	junitWalkLimit = 50000
-	junitFileLimit = 64 << 20
-)
+// junitFileLimit bounds one JUnit file.
+const junitFileLimit = 64 << 20
 
 type junitSuite struct {
 	Name   string       `xml:"name,attr"`
@@ -121,35 +112,24 @@ func collectCases(suites []junitSuite, file string, into map[string]*outcome, or
 	}
 }
 
-func (h *Handler) junitLens(ctx context.Context, _ *http.Request, rn *run) (template.HTML, error) {
-	if !rn.has("artifacts/") {
-		return "", errNothing
-	}
-	var files []string
-	complete, err := storage.Walk(ctx, rn.bucket, path.Join(rn.loc.Key, "artifacts"), junitWalkLimit, func(e storage.Entry) bool {
-		if junitFile.MatchString(e.Name) {
-			files = append(files, e.Name)
-		}
-		return true
-	})
-	if err != nil {
-		return "", err
-	}
+// junitLens reads every file its config matched (Prow's: junit*.xml under artifacts/).
+func (h *Handler) junitLens(ctx context.Context, _ *http.Request, rn *run, lf lensFiles) (template.HTML, error) {
+	files := lf.files
 	if len(files) == 0 {
 		return "", errNothing
 	}
-	v := junitView{Files: len(files), Truncated: !complete}
+	v := junitView{Files: len(files), Truncated: !rn.walkDone}
 	parsed := make([][]junitSuite, len(files))
 	errs := make([]error, len(files))
 	var wg sync.WaitGroup
 	for i, f := range files {
 		wg.Go(func() {
-			data, err := storage.ReadSmall(ctx, rn.bucket, path.Join(rn.loc.Key, "artifacts", f), junitFileLimit)
+			data, err := readRunFile(ctx, rn, f, junitFileLimit)
 			if err == nil {
 				parsed[i], err = parseJUnit(data)
 			}
 			if err != nil {
-				errs[i] = fmt.Errorf("artifacts/%s: %w", f, err)
+				errs[i] = fmt.Errorf("%s: %w", f, err)
 			}
 		})
 	}
@@ -160,7 +140,7 @@ func (h *Handler) junitLens(ctx context.Context, _ *http.Request, rn *run) (temp
 			v.Errors = append(v.Errors, errs[i].Error())
 			continue
 		}
-		collectCases(parsed[i], "artifacts/"+f, outcomes, &order)
+		collectCases(parsed[i], f, outcomes, &order)
 	}
 	tally(&v, outcomes, order)
 	body := h.render("junit", v)

@@ -128,7 +128,7 @@ func (h *Handler) serveBuildLogFragment(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	rn.pj = nil // the fragment is the bucket's log from now on
-	body, err := h.buildLogLens(ctx, r, rn)
+	body, err := h.buildLogLens(ctx, r, rn, lensFiles{files: []string{buildLogName}, config: firstBuildLogConfig(h.o.Config())})
 	if errors.Is(err, errNothing) {
 		body, err = errNothingUnless(true, "This run has no build-log.txt.")
 	}

@@ -31,7 +31,7 @@ type cloneView struct {
 	FailedCommand *metadata.Command
 }
 
-func (h *Handler) metadataLens(ctx context.Context, _ *http.Request, rn *run) (template.HTML, error) {
+func (h *Handler) metadataLens(ctx context.Context, _ *http.Request, rn *run, _ lensFiles) (template.HTML, error) {
 	var errs []string
 	var fields []field
 	if rn.startedErr != nil {

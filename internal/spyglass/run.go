@@ -8,6 +8,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gocloud.dev/blob"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -35,6 +36,12 @@ type run struct {
 	finishedErr error
 	prowjob     *prowv1.ProwJob
 	prowjobErr  error
+
+	// walked is every object under the run (up to runWalkLimit), read once for the lenses.
+	walkOnce sync.Once
+	walked   map[string]storage.Entry
+	walkDone bool
+	walkErr  error
 }
 
 // topListing bounds the first listing of a run directory: its own files are few; what is
@@ -68,7 +75,7 @@ func (h *Handler) loadRun(ctx context.Context, loc location, pj *prowv1.ProwJob)
 	if pj != nil {
 		rn.job, rn.build = pj.Spec.Job, pj.Status.BuildID
 	}
-	entries, _, err := storage.ListPage(ctx, b, loc.Key, nil, topListing)
+	entries, _, err := listPage(ctx, b, loc, loc.Key, nil, topListing)
 	if err != nil && !storage.IsNotFound(err) {
 		return nil, fmt.Errorf("list run %s: %w", loc.URL(), err)
 	}
@@ -199,4 +206,21 @@ func (rn *run) cloneRecords(ctx context.Context) ([]metadata.CloneRecord, error)
 		return nil, fmt.Errorf("clone-records.json is not valid JSON: %w", err)
 	}
 	return recs, nil
+}
+
+// readRunFile reads a small file of the run that a lens was given, checked first like any key
+// from a URL (in a file bucket, no component may be a symbolic link).
+func readRunFile(ctx context.Context, rn *run, name string, limit int64) ([]byte, error) {
+	if err := checkChild(rn.loc.join(name)); err != nil {
+		return nil, err
+	}
+	return storage.ReadSmall(ctx, rn.bucket, path.Join(rn.loc.Key, name), limit)
+}
+
+// size is a file's size from the run directory's listing, or from the walk of the run.
+func (rn *run) size(name string) int64 {
+	if e, ok := rn.top[name]; ok {
+		return e.Size
+	}
+	return rn.walked[name].Size
 }

@@ -191,36 +191,40 @@ type section struct {
 // lens renders one section; errNothing leaves it out.
 type lens struct {
 	id, title string
-	render    func(ctx context.Context, r *http.Request, rn *run) (template.HTML, error)
+	render    lensRender
 }
 
 // errNothing says a lens has nothing to show for this run.
 var errNothing = fmt.Errorf("nothing to show")
 
-func (h *Handler) lenses() []lens {
-	return []lens{
-		{"metadata", "Metadata", h.metadataLens},
-		{"buildlog", "Build log", h.buildLogLens},
-		{"junit", "Test results", h.junitLens},
-		{"links", "Links", h.linksLens},
-		{"artifacts", "Artifacts", h.artifactsLens},
+// pageLenses are the lenses the config chooses for the run (lensconfig.go), then the artifacts
+// listing; a config that cannot be used is a section saying why.
+func (h *Handler) pageLenses(ctx context.Context, rn *run) []chosenLens {
+	chosen, err := h.chooseLenses(ctx, rn)
+	if err != nil {
+		chosen = append(chosen, chosenLens{lens: lens{id: "lenses", title: "Lenses"}, err: err})
 	}
+	return append(chosen, chosenLens{lens: lens{"artifacts", "Artifacts", h.artifactsLens}})
 }
 
 // sections renders the lenses in parallel; a lens that panics or fails shows its error.
 func (h *Handler) sections(ctx context.Context, r *http.Request, rn *run) []section {
-	ls := h.lenses()
+	ls := h.pageLenses(ctx, rn)
 	out := make([]section, len(ls))
 	var wg sync.WaitGroup
 	for i, l := range ls {
+		out[i] = section{ID: l.id, Title: l.title}
+		if l.err != nil || l.render == nil {
+			out[i].Err = fmt.Sprint(l.err)
+			continue
+		}
 		wg.Go(func() {
-			out[i] = section{ID: l.id, Title: l.title}
 			defer func() {
 				if p := recover(); p != nil {
 					out[i].Err = fmt.Sprintf("the %s view failed: %v", l.id, p)
 				}
 			}()
-			body, err := l.render(ctx, r, rn)
+			body, err := l.render(ctx, r, rn, l.files)
 			if errors.Is(err, errNothing) {
 				out[i].ID = ""
 				return
