@@ -10,11 +10,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -171,18 +173,30 @@ func (e *Env) src(gcs bool, key string) string {
 	return "file/" + strings.TrimPrefix(strings.TrimPrefix(e.FileBucket, "file://"), "/") + "/" + key
 }
 
-func (e *Env) get(p, want string) error {
+// body GETs p from Spyglass and returns the page; anything but 200 is an error.
+func (e *Env) body(p string) (string, error) {
 	resp, err := http.Get(e.srv.URL + p)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET %s = %d", p, resp.StatusCode)
+	}
+	return string(body), nil
+}
+
+func (e *Env) get(p, want string) error {
+	body, err := e.body(p)
+	if err != nil {
 		return err
 	}
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
-		return fmt.Errorf("GET %s = %d, lacks %q", p, resp.StatusCode, want)
+	if !strings.Contains(body, want) {
+		return fmt.Errorf("GET %s lacks %q", p, want)
 	}
 	return nil
 }
@@ -232,12 +246,32 @@ func status(key string) int64 {
 	return 0
 }
 
-// ArtifactsPage is the artifacts page of the 45,000-file directory: its first page.
-func (e *Env) ArtifactsPage(gcs bool) error {
-	return e.get("/spyglass/artifacts/"+e.src(gcs, "logs/arts/1")+"?dir=artifacts/", "file-00000.txt")
+// nextPage is the artifacts page's link to its next page.
+var nextPage = regexp.MustCompile(`<a href="([^"]+)" class="sg-next">`)
+
+// ArtifactsListing is Spyglass listing the whole 45,000-file directory as a user pages
+// through it: every page over HTTP, each following the previous page's next link.
+func (e *Env) ArtifactsListing(gcs bool) error {
+	p := "/spyglass/artifacts/" + e.src(gcs, "logs/arts/1") + "?dir=artifacts/"
+	n := 0
+	for p != "" {
+		body, err := e.body(p)
+		if err != nil {
+			return err
+		}
+		n += strings.Count(body, `<td><a href="/spyglass/file/`)
+		p = ""
+		if m := nextPage.FindStringSubmatch(body); m != nil {
+			p = html.UnescapeString(m[1])
+		}
+	}
+	if n != Artifacts {
+		return fmt.Errorf("spyglass listed %d artifacts, want %d", n, Artifacts)
+	}
+	return nil
 }
 
-// RawListing lists the same directory with the raw client, every key (what Prow does first).
+// RawListing lists the same directory with the raw client, every key.
 func (e *Env) RawListing(gcs bool) error {
 	bucket := e.FileBucket
 	if gcs {

@@ -39,6 +39,11 @@ func spyglassPages(_ string, runs int) (bench.Result, error) {
 	met := screen.Median <= 200*time.Millisecond && rss <= 64
 	for _, gcs := range []bool{false, true} {
 		name := map[bool]string{false: "file", true: "fake-gcs"}[gcs]
+		start := time.Now()
+		if err := e.History(gcs); err != nil {
+			return bench.Result{}, err
+		}
+		cold := time.Since(start)
 		_, p99, err := spyglassbench.Latencies(max(runs*10, 30), func() error { return e.History(gcs) })
 		if err != nil {
 			return bench.Result{}, err
@@ -47,10 +52,10 @@ func spyglassPages(_ string, runs int) (bench.Result, error) {
 		if err != nil {
 			return bench.Result{}, err
 		}
-		met = met && p99 <= 300*time.Millisecond
-		notes += fmt.Sprintf("; %s: history of 1,000 runs p99 %v (raw reads of the same page %v)", name, p99.Round(time.Millisecond), rawHist.Median.Round(time.Millisecond))
+		met = met && p99 <= 300*time.Millisecond && cold <= 300*time.Millisecond
+		notes += fmt.Sprintf("; %s: history of 1,000 runs p99 %v, first load (nothing cached) %v (raw reads of the same page %v)", name, p99.Round(time.Millisecond), cold.Round(time.Millisecond), rawHist.Median.Round(time.Millisecond))
 	}
-	page, err := bench.Measure(runs, func() error { return e.ArtifactsPage(false) })
+	all, err := bench.Measure(runs, func() error { return e.ArtifactsListing(false) })
 	if err != nil {
 		return bench.Result{}, err
 	}
@@ -58,9 +63,9 @@ func spyglassPages(_ string, runs int) (bench.Result, error) {
 	if err != nil {
 		return bench.Result{}, err
 	}
-	ratio := float64(page.Median) / float64(list.Median)
+	ratio := float64(all.Median) / float64(list.Median)
 	met = met && ratio <= 1.5
-	notes += fmt.Sprintf("; file: 45,000 artifacts, first page %v vs raw listing of every key %v (%.2f×)", page.Median.Round(time.Millisecond), list.Median.Round(time.Millisecond), ratio)
+	notes += fmt.Sprintf("; file: 45,000 artifacts, every page of Spyglass's listing %v vs the raw client listing every key %v (%.2f×)", all.Median.Round(time.Millisecond), list.Median.Round(time.Millisecond), ratio)
 	return bench.Result{
 		Name: "spyglass: 100 MB log first screen; 45,000 artifacts; 1,000-run history", Prowl: screen.Median, Baseline: raw.Median,
 		Ratio: float64(screen.Median) / float64(raw.Median), Target: "first screen ≤ 200 ms, RSS growth ≤ 64 MB, artifacts ≤ 1.5× raw listing, history p99 ≤ 300 ms", Met: met, Notes: notes,
