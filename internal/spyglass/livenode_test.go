@@ -15,9 +15,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/prowl-ci/prowl/internal/localnode"
@@ -55,23 +55,20 @@ func startLocalNode(t *testing.T, ctx context.Context, podNS string) {
 	go func() { _ = mgr.Start(ctx) }()
 }
 
-// waitRunning waits until the Pod's test container runs on the node.
-func waitRunning(t *testing.T, ctx context.Context, ns, name string) {
+// waitLogged waits until the Pod's test container has written want, read through the Pod log
+// API (the node serves a container's log once its process runs).
+func waitLogged(t *testing.T, ctx context.Context, ns, name, want string) {
 	t.Helper()
-	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-		var pod corev1.Pod
-		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &pod); err != nil {
-			return false, nil
-		}
-		for _, s := range pod.Status.ContainerStatuses {
-			if s.Name == testContainer && s.State.Running != nil {
-				return true, nil
-			}
-		}
-		return pod.Status.Phase == corev1.PodFailed, nil
+	cs, err := kubernetes.NewForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		out, err := cs.CoreV1().Pods(ns).GetLogs(name, &corev1.PodLogOptions{Container: testContainer}).DoRaw(ctx)
+		return err == nil && strings.Contains(string(out), want), nil
 	})
 	if err != nil {
-		t.Fatalf("Pod %s/%s never ran its test container: %v", ns, name, err)
+		t.Fatalf("Pod %s/%s never logged %q: %v", ns, name, want, err)
 	}
 }
 
@@ -102,7 +99,7 @@ func TestLiveLogFromLocalNode(t *testing.T) {
 	if err := env.Client.Create(ctx, pod); err != nil {
 		t.Fatal(err)
 	}
-	waitRunning(t, ctx, podNS, pod.Name)
+	waitLogged(t, ctx, podNS, pod.Name, "compiling")
 
 	s := liveServer(t, be, pjNS, podNS)
 	if code, page := s.get(t, "/view/prowjob/"+lj.pj.Name); code != 200 || !strings.Contains(page, `data-live="/spyglass/live/`) {
