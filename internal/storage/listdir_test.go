@@ -5,7 +5,21 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+
+	"gocloud.dev/blob"
 )
+
+// tempFileBucket is a file bucket in a temporary directory, closed when the test ends.
+func tempFileBucket(t *testing.T) (string, *blob.Bucket) {
+	t.Helper()
+	root := t.TempDir()
+	b, err := Open(context.Background(), "file://"+root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	return root, b
+}
 
 // listEvery pages through dir with list and returns every entry and the number of pages.
 func listEvery(t *testing.T, list func(token []byte) ([]Entry, []byte, error)) ([]Entry, int) {
@@ -30,12 +44,7 @@ func listEvery(t *testing.T, list func(token []byte) ([]Entry, []byte, error)) (
 func TestListFilePageMatchesFileblob(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	root := t.TempDir()
-	b, err := Open(ctx, "file://"+root, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	root, b := tempFileBucket(t)
 	keys := []string{"run/a-b.txt", "run/a/x.txt", "run/a/y/z.txt", "run/b.txt", "run/c/d.txt", "run/started.json"}
 	for i := range 12 {
 		keys = append(keys, fmt.Sprintf("run/f%02d.log", i))
@@ -75,12 +84,7 @@ func TestListFilePageMatchesFileblob(t *testing.T) {
 func TestWalkFileMatchesWalk(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	root := t.TempDir()
-	b, err := Open(ctx, "file://"+root, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	root, b := tempFileBucket(t)
 	for i, k := range []string{"run/a.txt", "run/artifacts/junit_1.xml", "run/artifacts/x/junit_2.xml", "run/artifacts/x/y/z.log", "run/b.txt"} {
 		if err := b.WriteAll(ctx, k, make([]byte, i), nil); err != nil {
 			t.Fatal(err)
