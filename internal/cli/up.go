@@ -73,6 +73,7 @@ func newUpCommand(stdout, stderr io.Writer) *cobra.Command {
 					return err
 				}
 				o.LocalGitHub = lg
+				deckOpts.Pulls = lg
 				o.Components = append(o.Components, lg.Component())
 				ho := hf.options()
 				if !cmd.Flags().Changed("hook-addr") {

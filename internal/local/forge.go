@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/prowl-ci/prowl/examples"
+	"github.com/prowl-ci/prowl/internal/deck"
 	"github.com/prowl-ci/prowl/internal/forge"
 	"github.com/prowl-ci/prowl/internal/github"
 	"github.com/prowl-ci/prowl/internal/hook"
@@ -93,4 +94,21 @@ func (l *LocalGitHub) prepareExampleRepo(ctx context.Context) error {
 		return err
 	}
 	return l.srv.PrepareRepos(ctx)
+}
+
+// PullView is a pull request as Deck's page shows it.
+func (l *LocalGitHub) PullView(_ context.Context, org, repo string, n int) (deck.PullView, error) {
+	p, statuses, ok := l.srv.View(org+"/"+repo, n)
+	if !ok {
+		return deck.PullView{}, deck.ErrNoPull
+	}
+	v := deck.PullView{Repo: org + "/" + repo, Title: p.Title, State: p.State, Author: p.Author, Number: p.Number, Head: p.Head,
+		HeadSHA: p.HeadSHA, Base: p.Base, Labels: p.Labels, Combined: forge.Combine(statuses)}
+	for _, st := range statuses {
+		v.Statuses = append(v.Statuses, deck.PullStatus{State: st.State, Context: st.Context, Description: st.Description, TargetURL: st.TargetURL})
+	}
+	for _, c := range p.Comments {
+		v.Comments = append(v.Comments, deck.PullComment{User: c.User, Body: c.Body})
+	}
+	return v, nil
 }
