@@ -119,7 +119,11 @@ func (o *UpOptions) prepareConfig(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(o.Stdout, "example repository: %s/%s (clone it; push to %s)\n", gitURL, examples.RepoPath, filepath.Join(root, examples.RepoPath))
+		if o.LocalGitHub != nil {
+			fmt.Fprintf(o.Stdout, "example repository: %s/%s (clone it and push: a push to main starts post-hello-test, `prowl pr open` the presubmits)\n", gitURL, examples.RepoPath)
+		} else {
+			fmt.Fprintf(o.Stdout, "example repository: %s/%s (clone it; push to %s)\n", gitURL, examples.RepoPath, filepath.Join(root, examples.RepoPath))
+		}
 	}
 	if embedded {
 		dir := filepath.Join(o.DataDir, "examples")
