@@ -196,3 +196,28 @@ func TestBadCredentials(t *testing.T) {
 		t.Errorf("wrong token: %v, want 401 naming the token file", err)
 	}
 }
+
+// TestPostReceive: what the repositories' post-receive hook runs reads git's "OLD NEW REF" lines
+// and has the running server send the push event; with no server running it says how to start one.
+func TestPostReceive(t *testing.T) {
+	e := newEnv(t)
+	first := e.createRepo()
+	second := e.commit("second", map[string]string{"b.sh": "true\n"})
+	e.git(e.work, "push", "-q", e.url+"/org/repo.git", "main")
+	ctx := context.Background()
+	if err := PostReceive(ctx, e.dataDir, "org/repo", "alice", strings.NewReader(first+" "+second+" refs/heads/main\n")); err != nil {
+		t.Fatal(err)
+	}
+	push, ok := e.hook.wait(t, 1)[0].(*gh.PushEvent)
+	if !ok || push.GetAfter() != second || len(push.Commits) != 1 || strings.Join(push.Commits[0].Added, ",") != "b.sh" {
+		t.Errorf("push event %+v", push)
+	}
+	if err := PostReceive(ctx, e.dataDir, "org/repo", "alice", strings.NewReader("garbage\n")); err == nil || !strings.Contains(err.Error(), "OLD NEW REF") {
+		t.Errorf("a bad line: %v", err)
+	}
+	other := t.TempDir()
+	err := PostReceive(ctx, other, "org/repo", "alice", strings.NewReader(first+" "+second+" refs/heads/main\n"))
+	if !errors.Is(err, ErrNotRunning) || !strings.Contains(err.Error(), "prowl up --data-dir "+other) {
+		t.Errorf("with no prowl up: %v, want ErrNotRunning saying how to start it", err)
+	}
+}
