@@ -155,3 +155,12 @@ func states(want ...prowv1.ProwJobState) func([]prowv1.ProwJob) bool {
 		return true
 	}
 }
+
+// withoutURL drops the html_url line of `prowl pr show`.
+func withoutURL(show string) string {
+	lines := strings.Split(show, "\n")
+	if len(lines) > 1 {
+		lines = append(lines[:1], lines[2:]...)
+	}
+	return strings.Join(lines, "\n")
+}
