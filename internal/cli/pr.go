@@ -153,64 +153,52 @@ func (f *forgeFlags) onPull(ctx context.Context, arg string, do func(c *forge.Cl
 	return do(c, orgRepo, n)
 }
 
-func newPRComment(stdout, stderr io.Writer) *cobra.Command {
+// pullAction is what a command that changes pull request N does: it returns the response (for
+// its webhook warning) and what to print.
+type pullAction func(ctx context.Context, c *forge.Client, org, repo string, n int, args []string) (*gh.Response, string, error)
+
+// pullCommand is a `prowl pr` command that acts on pull request N as --as.
+func pullCommand(stdout, stderr io.Writer, use, short string, nargs int, act pullAction) *cobra.Command {
 	var f forgeFlags
-	cmd := &cobra.Command{Use: "comment N TEXT", Short: "Comment on a pull request (/test all, /retest, /ok-to-test, or any text)",
-		Args: cobra.ExactArgs(2),
+	cmd := &cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(nargs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.onPull(cmd.Context(), args[0], func(c *forge.Client, orgRepo string, n int) error {
 				org, repo, _ := forge.SplitRepo(orgRepo)
-				cm, resp, err := c.GitHub.Issues.CreateComment(cmd.Context(), org, repo, n, &gh.IssueComment{Body: gh.Ptr(args[1])})
+				resp, msg, err := act(cmd.Context(), c, org, repo, n, args)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(stdout, "commented on %s#%d as %s (comment %d)\n", orgRepo, n, cm.GetUser().GetLogin(), cm.GetID())
+				fmt.Fprintf(stdout, "%s#%d: %s\n", orgRepo, n, msg)
 				return webhookWarning(stderr, forge.CheckWebhook(resp))
 			})
 		}}
 	f.add(cmd, "as")
 	cmd.Flags().StringVar(&f.repo, "repo", "", "ORG/REPO, when more than one repository has pull request N")
 	return cmd
+}
+
+func newPRComment(stdout, stderr io.Writer) *cobra.Command {
+	return pullCommand(stdout, stderr, "comment N TEXT", "Comment on a pull request (/test all, /retest, /ok-to-test, or any text)", 2,
+		func(ctx context.Context, c *forge.Client, org, repo string, n int, args []string) (*gh.Response, string, error) {
+			cm, resp, err := c.GitHub.Issues.CreateComment(ctx, org, repo, n, &gh.IssueComment{Body: gh.Ptr(args[1])})
+			return resp, fmt.Sprintf("commented as %s (comment %d)", cm.GetUser().GetLogin(), cm.GetID()), err
+		})
 }
 
 func newPRLabel(stdout, stderr io.Writer) *cobra.Command {
-	var f forgeFlags
-	cmd := &cobra.Command{Use: "label N LABEL", Short: "Label a pull request (ok-to-test starts an untrusted author's tests when a member adds it)",
-		Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return f.onPull(cmd.Context(), args[0], func(c *forge.Client, orgRepo string, n int) error {
-				org, repo, _ := forge.SplitRepo(orgRepo)
-				_, resp, err := c.GitHub.Issues.AddLabelsToIssue(cmd.Context(), org, repo, n, []string{args[1]})
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(stdout, "labelled %s#%d %s\n", orgRepo, n, args[1])
-				return webhookWarning(stderr, forge.CheckWebhook(resp))
-			})
-		}}
-	f.add(cmd, "as")
-	cmd.Flags().StringVar(&f.repo, "repo", "", "ORG/REPO, when more than one repository has pull request N")
-	return cmd
+	return pullCommand(stdout, stderr, "label N LABEL", "Label a pull request (ok-to-test starts an untrusted author's tests when a member adds it)", 2,
+		func(ctx context.Context, c *forge.Client, org, repo string, n int, args []string) (*gh.Response, string, error) {
+			_, resp, err := c.GitHub.Issues.AddLabelsToIssue(ctx, org, repo, n, []string{args[1]})
+			return resp, "labelled " + args[1], err
+		})
 }
 
 func newPRClose(stdout, stderr io.Writer) *cobra.Command {
-	var f forgeFlags
-	cmd := &cobra.Command{Use: "close N", Short: "Close a pull request (its running jobs are aborted)",
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return f.onPull(cmd.Context(), args[0], func(c *forge.Client, orgRepo string, n int) error {
-				org, repo, _ := forge.SplitRepo(orgRepo)
-				_, resp, err := c.GitHub.PullRequests.Edit(cmd.Context(), org, repo, n, &gh.PullRequest{State: gh.Ptr("closed")})
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(stdout, "closed %s#%d\n", orgRepo, n)
-				return webhookWarning(stderr, forge.CheckWebhook(resp))
-			})
-		}}
-	f.add(cmd, "as")
-	cmd.Flags().StringVar(&f.repo, "repo", "", "ORG/REPO, when more than one repository has pull request N")
-	return cmd
+	return pullCommand(stdout, stderr, "close N", "Close a pull request (its running jobs are aborted)", 1,
+		func(ctx context.Context, c *forge.Client, org, repo string, n int, _ []string) (*gh.Response, string, error) {
+			_, resp, err := c.GitHub.PullRequests.Edit(ctx, org, repo, n, &gh.PullRequest{State: gh.Ptr("closed")})
+			return resp, "closed", err
+		})
 }
 
 func newPRList(stdout io.Writer) *cobra.Command {
