@@ -68,7 +68,7 @@ func newUpCommand(stdout, stderr io.Writer) *cobra.Command {
 			ghOpts := local.GitHubOptions{Client: gh.options(), Hook: hf.options(), PluginConfig: hf.pluginConfig}
 			if !gh.hasCredentials() {
 				// No GitHub: the local one serves the repositories, and Hook and Crier talk to it.
-				lg := &local.LocalGitHub{Addr: o.GitAddr, DataDir: o.DataDir}
+				lg := &local.Forge{Addr: o.GitAddr, DataDir: o.DataDir}
 				if err := lg.Start(cmd.Context()); err != nil {
 					return err
 				}

@@ -65,7 +65,7 @@ func (s *Server) openPull(w http.ResponseWriter, r *http.Request) {
 
 // setPullRef points refs/pull/N/head at the pull request's head, where clonerefs fetches it.
 func (s *Server) setPullRef(ctx context.Context, full string, p *Pull) error {
-	_, err := git(ctx, s.repoDir(full), "update-ref", "refs/pull/"+itoa(p.Number)+"/head", p.HeadSHA)
+	_, err := git(ctx, s.repoDir(full), "update-ref", "refs/pull/"+strconv.Itoa(p.Number)+"/head", p.HeadSHA)
 	return err
 }
 
@@ -139,5 +139,3 @@ func (s *Server) synchronize(ctx context.Context, full, branch, sha, sender stri
 	}
 	return events, nil
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -15,9 +15,9 @@ import (
 	"github.com/prowl-ci/prowl/internal/hook"
 )
 
-// LocalGitHub is `prowl up`'s local GitHub (internal/forge) when it has no GitHub credentials: it
+// Forge is `prowl up`'s local GitHub (internal/forge) when it has no GitHub credentials: it
 // serves the repositories and the REST API on one address, and Hook, Trigger and Crier talk to it.
-type LocalGitHub struct {
+type Forge struct {
 	// Addr is where it listens (--git-addr).
 	Addr string
 	// DataDir keeps its state, members.yaml and the repositories.
@@ -30,7 +30,7 @@ type LocalGitHub struct {
 
 // Start listens and loads the state, so that its URL and token exist before the components that
 // use them are made; the Component serves it.
-func (l *LocalGitHub) Start(ctx context.Context) error {
+func (l *Forge) Start(ctx context.Context) error {
 	ln, err := net.Listen("tcp", l.Addr)
 	if err != nil {
 		return fmt.Errorf("local GitHub: listen on %s: %w (choose another address with --git-addr)", l.Addr, err)
@@ -50,18 +50,18 @@ func (l *LocalGitHub) Start(ctx context.Context) error {
 }
 
 // URL is where the repositories are served (URL/ORG/REPO.git) and the API (URL/api/v3/).
-func (l *LocalGitHub) URL() string { return l.url }
+func (l *Forge) URL() string { return l.url }
 
 // GitHubOptions are GitHubComponents' options for Hook, Trigger and Crier on the local GitHub:
 // its endpoint and token, and Hook with the secret it signs webhooks with.
-func (l *LocalGitHub) GitHubOptions(ho hook.Options, pluginConfig string) GitHubOptions {
+func (l *Forge) GitHubOptions(ho hook.Options, pluginConfig string) GitHubOptions {
 	ho.HMACSecretFile = forge.HMACPath(l.DataDir)
 	return GitHubOptions{Client: github.Options{Endpoint: l.url + forge.APIPath, TokenPath: forge.TokenPath(l.DataDir)},
 		Hook: ho, PluginConfig: pluginConfig, OnHook: l.srv.SetHook}
 }
 
 // Component serves the local GitHub in the manager, and records where, for `prowl pr`.
-func (l *LocalGitHub) Component() Component {
+func (l *Forge) Component() Component {
 	return Component{Name: "local GitHub", Setup: func(ctx context.Context, env Env) error {
 		h, err := l.srv.Handler(ctx)
 		if err != nil {
@@ -89,7 +89,7 @@ func (l *LocalGitHub) Component() Component {
 }
 
 // prepareExampleRepo makes the example repository on the local GitHub and readies it for pushes.
-func (l *LocalGitHub) prepareExampleRepo(ctx context.Context) error {
+func (l *Forge) prepareExampleRepo(ctx context.Context) error {
 	if _, err := examples.InitRepo(forge.GitRoot(l.DataDir)); err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func (l *LocalGitHub) prepareExampleRepo(ctx context.Context) error {
 }
 
 // PullView is a pull request as Deck's page shows it.
-func (l *LocalGitHub) PullView(_ context.Context, org, repo string, n int) (deck.PullView, error) {
+func (l *Forge) PullView(_ context.Context, org, repo string, n int) (deck.PullView, error) {
 	p, statuses, ok := l.srv.View(org+"/"+repo, n)
 	if !ok {
 		return deck.PullView{}, deck.ErrNoPull

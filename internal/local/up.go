@@ -41,7 +41,7 @@ type UpOptions struct {
 	// GitAddr is where the example repository is served (the examples only).
 	GitAddr string
 	// LocalGitHub, when set (and started), serves the repositories instead, with the local GitHub.
-	LocalGitHub *LocalGitHub
+	LocalGitHub *Forge
 	// PlankWorkers is Plank's concurrency (DefaultPlankWorkers when 0).
 	PlankWorkers int
 	// JobURLPrefix, when set, replaces plank.job_url_prefix_config, so that status.url opens
