@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/go-logr/logr"
 	gh "github.com/google/go-github/v82/github"
@@ -114,16 +113,13 @@ func (s *Server) deliver(ctx context.Context, events []event) error {
 	return err
 }
 
-// post delivers one webhook, trying again on a network error or a 5xx.
+// post delivers one webhook, trying again at once on a network error or a 5xx (Hook answers 503
+// only when its queue is full, and a retry must not hold up the change's caller for long).
 func (s *Server) post(ctx context.Context, name, delivery string, payload []byte) error {
 	var last error
-	for attempt := range deliveryAttempts {
-		if attempt > 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
-			}
+	for range deliveryAttempts {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.hookURL, bytes.NewReader(payload))
 		if err != nil {
