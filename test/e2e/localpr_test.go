@@ -164,3 +164,100 @@ func withoutURL(show string) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+const (
+	greet   = "#!/bin/sh\necho \"Hello, ${1:-world}!\"\n"
+	slow    = "#!/bin/sh\nsleep 20\necho \"Hello, ${1:-world}!\"\n"
+	broken  = "#!/bin/sh\necho \"Goodbye, ${1:-world}!\"\n"
+	pending = `(?m)^\s+pending\s+pull-hello-test`
+)
+
+// TestUpLocalPullRequests: with no GitHub credentials, `prowl up` serves the example repository
+// with its local GitHub, and the whole flow runs through the command line: a push to main starts
+// the postsubmit once; pull requests start presubmits by run_if_changed, trust and comments;
+// Crier's statuses and summary comment show in `prowl pr show`; and all of it survives a restart.
+func TestUpLocalPullRequests(t *testing.T) {
+	if _, err := testutil.ControlPlaneAssets(); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("skipping: the local node runs containers in mount namespaces, which needs root")
+	}
+	dataDir := t.TempDir()
+	lp := startLocalPR(t, dataDir)
+	lp.work = filepath.Join(t.TempDir(), "hello")
+	if out, err := exec.Command("git", "clone", "-q", lp.repoURL, lp.work).CombinedOutput(); err != nil {
+		t.Fatalf("clone: %v\n%s", err, out)
+	}
+	// A push to main: post-hello-test, once.
+	mainSHA := lp.push("main", map[string]string{"README.md": "# hello\n\nPushed to main.\n"})
+	lp.waitJob("post-hello-test", mainSHA, states(prowv1.SuccessState))
+	show := checkMemberPull(t, lp)
+	checkUntrusted(t, lp)
+
+	// After a restart the pull requests, statuses and comments are all there.
+	lp.up.stop(t)
+	_ = os.Remove(filepath.Join(dataDir, "kubeconfig"))
+	again := startLocalPR(t, dataDir)
+	defer again.up.stop(t)
+	// The server's address (in the html_url line) is new; everything else is as it was.
+	if after := again.prowl("pr", "show", "1"); withoutURL(after) != withoutURL(show) {
+		t.Errorf("pr show 1 after a restart:\n%s\nbefore:\n%s", after, show)
+	}
+	if list := again.prowl("pr", "list"); !strings.Contains(list, "prowl-example/hello#2") || !strings.Contains(list, "mallory") {
+		t.Errorf("pr list after a restart:\n%s", list)
+	}
+}
+
+// checkMemberPull: a member's pull request changing only README runs pull-hello-test, not
+// pull-hello-syntax; a change to hello.sh runs both; a breaking push aborts the running one and
+// fails with Crier's summary; /retest reruns it; the fix succeeds and the summary is deleted. It
+// returns the last `prowl pr show 1`.
+func checkMemberPull(t *testing.T, lp *localPR) string {
+	t.Helper()
+	lp.newBranch("docs")
+	docs := lp.push("docs", map[string]string{"README.md": "# hello\n\nDocs only.\n"})
+	if out := lp.prowl("pr", "open", "prowl-example/hello", "--head", "docs", "--title", "Docs"); !strings.Contains(out, "opened prowl-example/hello#1") {
+		t.Fatalf("pr open: %s", out)
+	}
+	lp.waitShow("1", regexp.MustCompile(pending))
+	lp.waitJob("pull-hello-test", docs, states(prowv1.SuccessState))
+	lp.waitShow("1", regexp.MustCompile(`(?m)^statuses: success\n\s+success\s+pull-hello-test`))
+	if got := lp.waitJob("pull-hello-syntax", docs, func([]prowv1.ProwJob) bool { return true }); len(got) != 0 {
+		t.Errorf("pull-hello-syntax ran for a README change: %s", summarize(got))
+	}
+	// A change to hello.sh (slow, so that the next push finds it running): both presubmits run.
+	slowSHA := lp.push("docs", map[string]string{"hello.sh": slow})
+	lp.waitJob("pull-hello-syntax", slowSHA, func(p []prowv1.ProwJob) bool { return len(p) == 1 })
+	lp.waitJob("pull-hello-test", slowSHA, states(prowv1.PendingState))
+	brokenSHA := lp.push("docs", map[string]string{"hello.sh": broken})
+	lp.waitJob("pull-hello-test", slowSHA, states(prowv1.AbortedState))
+	lp.waitJob("pull-hello-test", brokenSHA, states(prowv1.FailureState))
+	lp.waitShow("1", regexp.MustCompile("(?s)failed.*/retest.*/test pull-hello-test"))
+	lp.prowl("pr", "comment", "1", "/retest")
+	lp.waitJob("pull-hello-test", brokenSHA, states(prowv1.FailureState, prowv1.FailureState))
+	fixed := lp.push("docs", map[string]string{"hello.sh": greet})
+	lp.waitJob("pull-hello-test", fixed, states(prowv1.SuccessState))
+	lp.waitShow("1", regexp.MustCompile(`(?m)^statuses: success`))
+	return lp.waitShow("1", regexp.MustCompile(`(?m)^comments: 1\n`)) // the /retest only
+}
+
+// checkUntrusted: a non-member's pull request starts nothing and gets the ok-to-test comment;
+// a member's /ok-to-test starts its tests.
+func checkUntrusted(t *testing.T, lp *localPR) {
+	t.Helper()
+	lp.newBranch("mallory")
+	sha := lp.push("mallory", map[string]string{"README.md": "# hello\n\nFrom a stranger.\n"})
+	lp.prowl("pr", "open", "prowl-example/hello", "--head", "mallory", "--author", "mallory")
+	lp.waitShow("2", regexp.MustCompile(`(?s)labels: needs-ok-to-test.*waiting for a member of prowl-example`))
+	if got := lp.waitJob("pull-hello-test", sha, func([]prowv1.ProwJob) bool { return true }); len(got) != 0 {
+		t.Errorf("a non-member's pull request started %s", summarize(got))
+	}
+	if out := lp.prowl("pr", "comment", "2", "/ok-to-test", "--as", "mallory"); !strings.Contains(out, "as mallory") {
+		t.Errorf("comment as mallory: %s", out)
+	}
+	lp.waitShow("2", regexp.MustCompile(`Cannot trigger testing until a trusted user reviews`))
+	lp.prowl("pr", "comment", "2", "/ok-to-test")
+	lp.waitJob("pull-hello-test", sha, states(prowv1.SuccessState))
+	lp.waitShow("2", regexp.MustCompile(`labels: ok-to-test\n`))
+}
