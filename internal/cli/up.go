@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -23,9 +24,14 @@ namespace of its own where its volumes appear; images are not pulled) with the p
 beside prowl, or prowl itself where they are not. With --kubeconfig it uses that cluster and
 starts no node.
 
+Without GitHub credentials it runs a local GitHub on --git-addr: the repositories (the example one,
+and any made with 'prowl repo create') take pushes, and 'prowl pr' opens, comments on and labels
+pull requests; each sends Hook the webhook GitHub would, Trigger starts presubmits and postsubmits,
+and Crier reports statuses and comments back to it. <data-dir>/members.yaml says who is trusted.
+
 With GitHub credentials (--github-token-path, or --github-app-id and --github-app-private-key-path)
-Crier reports results to GitHub, and with --hmac-secret-file too Hook serves webhooks on --hook-addr
-(default :8888) and its trigger plugin starts presubmits and postsubmits.
+Crier reports results to GitHub instead, and with --hmac-secret-file too Hook serves webhooks on
+--hook-addr (default :8888) and its trigger plugin starts presubmits and postsubmits.
 
 Deck serves on --deck-addr (default 127.0.0.1:8080) and every job's status.url points at its run
 page. Without GitHub credentials the person at this machine may rerun and abort without logging in.`
@@ -59,8 +65,26 @@ func newUpCommand(stdout, stderr io.Writer) *cobra.Command {
 			}
 			o.Components = append(o.Components, local.DeckComponent(&deckOpts))
 			o.JobURLPrefix = deckOpts.URL() + "view/"
-			if gh.hasCredentials() {
-				comps, err := local.GitHubComponents(local.GitHubOptions{Client: gh.options(), Hook: hf.options(), PluginConfig: hf.pluginConfig})
+			ghOpts := local.GitHubOptions{Client: gh.options(), Hook: hf.options(), PluginConfig: hf.pluginConfig}
+			if !gh.hasCredentials() {
+				// No GitHub: the local one serves the repositories, and Hook and Crier talk to it.
+				lg := &local.Forge{Addr: o.GitAddr, DataDir: o.DataDir}
+				if err := lg.Start(cmd.Context()); err != nil {
+					return err
+				}
+				o.LocalGitHub = lg
+				deckOpts.Pulls = lg
+				o.Components = append(o.Components, lg.Component())
+				ho := hf.options()
+				if !cmd.Flags().Changed("hook-addr") {
+					ho.Addr = "127.0.0.1:0" // only the local GitHub sends it webhooks
+				}
+				ghOpts = lg.GitHubOptions(ho, hf.pluginConfig)
+			} else {
+				fmt.Fprintln(stdout, "GitHub credentials given: Hook and Crier use that GitHub; the local GitHub (prowl pr) is off")
+			}
+			if ghOpts.Client.TokenPath != "" || ghOpts.Client.AppID != "" {
+				comps, err := local.GitHubComponents(ghOpts)
 				if err != nil {
 					return err
 				}
@@ -74,9 +98,9 @@ func newUpCommand(stdout, stderr io.Writer) *cobra.Command {
 	fl.StringVar(&o.Kubeconfig, "kubeconfig", "", "use this cluster instead of starting a local control plane")
 	gh.add(cmd)
 	hf.add(cmd)
-	fl.StringVar(&hf.addr, "hook-addr", ":8888", "where Hook serves webhooks (with GitHub credentials and --hmac-secret-file)")
+	fl.StringVar(&hf.addr, "hook-addr", ":8888", "where Hook serves webhooks (with GitHub credentials and --hmac-secret-file; with the local GitHub, a free loopback port unless set)")
 	fl.StringVar(&deckOpts.Addr, "deck-addr", local.DefaultDeckAddr, "where Deck serves the job list and each run's page (status.url points here)")
-	fl.StringVar(&o.GitAddr, "git-addr", "127.0.0.1:8889", "where the embedded examples' repository is served over HTTP (examples only)")
+	fl.StringVar(&o.GitAddr, "git-addr", "127.0.0.1:8889", "where the repositories (and, without GitHub credentials, the local GitHub's API) are served over HTTP")
 	fl.StringVar(&o.DataDir, "data-dir", "", "where the local control plane keeps its data and kubeconfig (default ~/.local/share/prowl)")
 	return cmd
 }

@@ -27,6 +27,9 @@ type DeckOptions struct {
 	// Local lets the person at this machine rerun and abort without logging in: `prowl up` with
 	// no GitHub.
 	Local bool
+	// Pulls, when set (`prowl up`'s local GitHub), gets a page per pull request under
+	// /github/ORG/REPO/pull/N, where the job list's pull request links point.
+	Pulls deck.Pulls
 
 	ln net.Listener
 }
@@ -57,9 +60,12 @@ func DeckComponent(o *DeckOptions) Component {
 		}
 		srv, err := deck.New(deck.Options{Listener: o.ln, Cache: env.Manager.GetCache(), Client: env.Manager.GetClient(),
 			Config: env.Config.Config, Auth: a, RerunCreatesJob: true, Local: o.Local, Clock: env.Clock,
-			Registerer: ctrlmetrics.Registry, Gatherer: ctrlmetrics.Registry})
+			Registerer: ctrlmetrics.Registry, Gatherer: ctrlmetrics.Registry, GitHubLink: o.githubLink()})
 		if err != nil {
 			return err
+		}
+		if o.Pulls != nil {
+			srv.Handle(deck.PullPagePath, srv.PullPage(o.Pulls))
 		}
 		cs, err := kubernetes.NewForConfig(env.RestConfig)
 		if err != nil {
@@ -83,6 +89,14 @@ func DeckComponent(o *DeckOptions) Component {
 		fmt.Fprintf(env.Out, "deck: %s (every job, live; each run's page under /view/)\n", o.URL())
 		return nil
 	}}
+}
+
+// githubLink is where pull requests link: Deck's own pages with the local GitHub, else GitHub.
+func (o DeckOptions) githubLink() string {
+	if o.Pulls != nil {
+		return strings.TrimSuffix(deck.PullPagePath, "/")
+	}
+	return ""
 }
 
 func (o DeckOptions) addr() string {

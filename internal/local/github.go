@@ -3,6 +3,7 @@ package local
 import (
 	"context"
 	"fmt"
+	"net"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -28,6 +29,8 @@ type GitHubOptions struct {
 	Hook hook.Options
 	// PluginConfig is Prow's plugins.yaml; empty enables trigger for every repository with jobs.
 	PluginConfig string
+	// OnHook, when set, hears Hook's URL once it listens (the local GitHub sends it webhooks).
+	OnHook func(url string)
 }
 
 // GitHubComponents are Crier and, with a webhook secret, Hook, sharing one GitHub client.
@@ -74,7 +77,10 @@ func setupHook(ctx context.Context, env Env, o GitHubOptions, ghc *github.Client
 	ho := o.Hook
 	ho.Handle = trig.Handle
 	ho.Ready = func(addr string) {
-		fmt.Fprintf(env.Out, "hook: http://%s/hook (webhooks signed with --hmac-secret-file)\n", addr)
+		fmt.Fprintf(env.Out, "hook: http://%s/hook (webhooks signed with %s)\n", addr, o.Hook.HMACSecretFile)
+		if o.OnHook != nil {
+			o.OnHook("http://" + dialable(addr) + "/hook")
+		}
 	}
 	return env.Manager.Add(runnable(ho.Run))
 }
@@ -85,4 +91,17 @@ func withNote(setup func(context.Context, Env) error, note string) func(context.
 		fmt.Fprintln(env.Out, note)
 		return setup(ctx, env)
 	}
+}
+
+// dialable turns a listening address into one to dial: an unspecified host ([::]:8888) becomes
+// loopback.
+func dialable(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
 }

@@ -40,6 +40,8 @@ type UpOptions struct {
 	DataDir string
 	// GitAddr is where the example repository is served (the examples only).
 	GitAddr string
+	// LocalGitHub, when set (and started), serves the repositories instead, with the local GitHub.
+	LocalGitHub *Forge
 	// PlankWorkers is Plank's concurrency (DefaultPlankWorkers when 0).
 	PlankWorkers int
 	// JobURLPrefix, when set, replaces plank.job_url_prefix_config, so that status.url opens
@@ -109,10 +111,19 @@ func (o *UpOptions) prepareConfig(ctx context.Context) error {
 	if embedded || usesPlaceholder(o.Config, GitURLPlaceholder) {
 		root := filepath.Join(o.DataDir, "git")
 		var err error
-		if gitURL, err = serveExampleRepo(ctx, root, o.GitAddr); err != nil {
+		if o.LocalGitHub != nil {
+			gitURL, err = o.LocalGitHub.URL(), o.LocalGitHub.prepareExampleRepo(ctx)
+		} else {
+			gitURL, err = serveExampleRepo(ctx, root, o.GitAddr)
+		}
+		if err != nil {
 			return err
 		}
-		fmt.Fprintf(o.Stdout, "example repository: %s/%s (clone it; push to %s)\n", gitURL, examples.RepoPath, filepath.Join(root, examples.RepoPath))
+		if o.LocalGitHub != nil {
+			fmt.Fprintf(o.Stdout, "example repository: %s/%s (clone it and push: a push to main starts post-hello-test, `prowl pr open` the presubmits)\n", gitURL, examples.RepoPath)
+		} else {
+			fmt.Fprintf(o.Stdout, "example repository: %s/%s (clone it; push to %s)\n", gitURL, examples.RepoPath, filepath.Join(root, examples.RepoPath))
+		}
 	}
 	if embedded {
 		dir := filepath.Join(o.DataDir, "examples")

@@ -211,7 +211,7 @@ func startUp(t *testing.T, dataDir, cfgPath, jobs string, extra ...string) *upPr
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &upProcess{cancel: cancel, exited: make(chan error, 1), out: &syncBuffer{}}
-	p.cmd = exec.CommandContext(ctx, filepath.Join(binaries(t), "prowl"), append([]string{"up", "--data-dir", dataDir, "--config-path", cfgPath, "--job-config-path", jobs, "--deck-addr", "127.0.0.1:0"}, extra...)...)
+	p.cmd = exec.CommandContext(ctx, filepath.Join(binaries(t), "prowl"), append([]string{"up", "--data-dir", dataDir, "--config-path", cfgPath, "--job-config-path", jobs, "--deck-addr", "127.0.0.1:0", "--git-addr", "127.0.0.1:0"}, extra...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	p.cmd.Cancel = func() error { return p.cmd.Process.Signal(os.Interrupt) }
 	if err := p.cmd.Start(); err != nil {
