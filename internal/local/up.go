@@ -48,6 +48,8 @@ type UpOptions struct {
 	// Components run beside Horologium and Plank, in this order: GitHubComponents gives Crier and
 	// Hook; Deck, Spyglass and Sinker are appended the same way.
 	Components []Component
+	// Node says how the local node runs containers.
+	Node NodeOptions
 	// Clock is the time of every component (the real clock when nil).
 	Clock clock.WithTicker
 	// Stdout hears what a person needs: what started, where, and how to look; Stderr hears the
@@ -212,6 +214,7 @@ func (o UpOptions) setup(ctx context.Context, restCfg *rest.Config, agent *confi
 	}
 	node := &localnode.Node{Name: "prowl-local", Namespace: c.PodNamespace, Client: mgr.GetClient(),
 		DataDir: filepath.Join(o.DataDir, "node"), Utilities: filepath.Dir(self), Self: self}
+	o.Node.apply(node, c, o.Stdout)
 	if err := node.Setup(mgr); err != nil {
 		return Env{}, err
 	}
