@@ -2,6 +2,7 @@ package localnode
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/go-logr/logr"
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/go-logr/logr/funcr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -195,5 +197,31 @@ func TestDefaultPullPolicy(t *testing.T) {
 		if got := DefaultPullPolicy(image); got != want {
 			t.Errorf("%s: %s, want %s", image, got, want)
 		}
+	}
+}
+
+// TestPrivateImagePull: a private image pulls with a kubernetes.io/dockerconfigjson secret's
+// credentials and fails without them, with ErrImagePull and the registry's reason.
+func TestPrivateImagePull(t *testing.T) {
+	t.Parallel()
+	host := testRegistry(t)
+	ref := push(t, host, "private/busybox:1", busyboxImage(t))
+	auth := base64.StdEncoding.EncodeToString([]byte(privateUser + ":" + privatePassword))
+	secret := dockerConfigKeychain{}
+	if err := secret.add([]byte(`{"auths":{"http://` + host + `/v2/":{"auth":"` + auth + `"}}}`)); err != nil {
+		t.Fatal(err)
+	}
+	im := &Images{Dir: t.TempDir()}
+	_, err := im.Pull(context.Background(), ref, corev1.PullIfNotPresent, authn.NewMultiKeychain(dockerConfigKeychain{}))
+	pe, ok := isPullError(err)
+	if !ok || pe.Reason != "ErrImagePull" || !strings.Contains(pe.Message, "UNAUTHORIZED") || !strings.Contains(pe.Message, ref) {
+		t.Errorf("pull without credentials: %v; want ErrImagePull naming the image and the registry's UNAUTHORIZED", err)
+	}
+	img, err := im.Pull(context.Background(), ref, corev1.PullIfNotPresent, secret)
+	if err != nil {
+		t.Fatalf("pull with the secret's credentials: %v", err)
+	}
+	if len(img.Layers) != 2 || img.Config.WorkingDir != "/work" {
+		t.Errorf("pulled %+v", img)
 	}
 }
