@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -84,6 +85,8 @@ func newUpCommand(stdout, stderr io.Writer) *cobra.Command {
 	fl.StringVar(&deckOpts.Addr, "deck-addr", local.DefaultDeckAddr, "where Deck serves the job list and each run's page (status.url points here)")
 	fl.StringVar(&o.GitAddr, "git-addr", "127.0.0.1:8889", "where the embedded examples' repository is served over HTTP (examples only)")
 	fl.BoolVar(&hostFS, "host-filesystem", false, "run the local node's containers on this machine's filesystem, not in their images (default: only when the config's utility_images are prowl.local/..., as the examples' are)")
+	fl.StringSliceVar(&o.Periodics, "periodics", nil, fmt.Sprintf("the periodics Horologium starts: all, none, or names (default: all of a config with up to %d, else none)", local.MaxPeriodicsByDefault))
+	fl.StringSliceVar(&o.BuildClusters, "build-clusters", nil, "the build cluster aliases whose jobs the local node runs: all, default, or names (default: all)")
 	fl.StringVar(&o.DataDir, "data-dir", "", "where the local control plane keeps its data and kubeconfig (default ~/.local/share/prowl)")
 	return cmd
 }
