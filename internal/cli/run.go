@@ -55,6 +55,6 @@ func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
 	f.StringVar(&o.RepoPath, "repo-path", "", "a local repository to clone instead of the job's remote")
 	f.StringVar(&o.Output, "output", "_artifacts", "where artifacts go, in Prow's layout")
 	f.BoolVar(&hostFS, "host-filesystem", false, "run containers on this machine's filesystem, not in their images (default: only when the config's utility_images are prowl.local/..., as the examples' are)")
-	f.StringVar(&o.ImagePull, "pull", "", "pull images: never (offline: the cache only), missing, or always (default: each container's imagePullPolicy)")
+	f.StringVar(&o.ImagePull, "image-pull", "", "pull images: never (offline: the cache only), missing, or always (default: each container's imagePullPolicy)")
 	return cmd
 }

@@ -62,10 +62,10 @@ func runImageDir() string {
 	return filepath.Join(dir, "prowl", "images")
 }
 
-// pullPolicies maps prowl run's --pull to the kubelet's imagePullPolicy.
+// pullPolicies maps prowl run's --image-pull to the kubelet's imagePullPolicy.
 var pullPolicies = map[string]corev1.PullPolicy{"never": corev1.PullNever, "missing": corev1.PullIfNotPresent, "always": corev1.PullAlways}
 
-// applyPull sets every container's imagePullPolicy from --pull (never, missing or always); empty
+// applyPull sets every container's imagePullPolicy from --image-pull (never, missing or always); empty
 // keeps the job's own.
 func applyPull(pod *corev1.Pod, pull string) error {
 	if pull == "" {
@@ -73,7 +73,7 @@ func applyPull(pod *corev1.Pod, pull string) error {
 	}
 	policy, ok := pullPolicies[pull]
 	if !ok {
-		return fmt.Errorf("--pull %q: use never, missing or always", pull)
+		return fmt.Errorf("--image-pull %q: use never, missing or always", pull)
 	}
 	for i := range pod.Spec.InitContainers {
 		pod.Spec.InitContainers[i].ImagePullPolicy = policy

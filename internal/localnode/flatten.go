@@ -1,7 +1,6 @@
 package localnode
 
 import (
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -78,15 +77,7 @@ func copyNode(src, target string, mode uint32, st *syscall.Stat_t) error {
 			return err
 		}
 		defer in.Close()
-		out, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(out, in); err != nil {
-			out.Close()
-			return err
-		}
-		return out.Close()
+		return copyToFile(target, in)
 	}
 	return syscall.Mknod(target, st.Mode, int(st.Rdev))
 }

@@ -118,15 +118,7 @@ func writeEntry(tr *tar.Reader, hdr *tar.Header, root, target string) error {
 		}
 	case tar.TypeReg:
 		_ = os.RemoveAll(target)
-		f, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(f, tr); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Close(); err != nil {
+		if err := copyToFile(target, tr); err != nil {
 			return err
 		}
 	case tar.TypeSymlink:
@@ -155,4 +147,17 @@ func writeEntry(tr *tar.Reader, hdr *tar.Header, root, target string) error {
 		return err
 	}
 	return os.Chtimes(target, hdr.AccessTime, hdr.ModTime)
+}
+
+// copyToFile writes r to a new file at target, readable by its owner until its mode is set.
+func copyToFile(target string, r io.Reader) error {
+	f, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
