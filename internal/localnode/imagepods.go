@@ -32,7 +32,7 @@ func (n *Node) onHost(c corev1.Container) bool {
 func (n *Node) images() *Images {
 	n.imagesOnce.Do(func() {
 		if n.Images == nil {
-			n.Images = &Images{Dir: filepath.Join(n.DataDir, "images")}
+			n.Images = &Images{Dir: filepath.Join(n.DataDir, "images"), Clock: n.clk()}
 		}
 	})
 	return n.Images

@@ -21,6 +21,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 )
 
@@ -40,6 +41,8 @@ type Images struct {
 	MaxBytes int64
 	// Transport reaches registries (http.DefaultTransport when nil).
 	Transport http.RoundTripper
+	// Clock times pulls and dates layer use for eviction (the real clock when nil).
+	Clock clock.PassiveClock
 
 	mu        sync.Mutex
 	unpacking map[string]chan struct{} // diffID hex → closed when its unpack ends
@@ -124,7 +127,7 @@ func DefaultPullPolicy(image string) corev1.PullPolicy {
 // the image marked in use.
 func (im *Images) fetch(ctx context.Context, image string, img v1.Image) (*Image, error) {
 	log := ctrl.LoggerFrom(ctx).WithValues("image", image)
-	start := time.Now()
+	start := im.clk().Now()
 	log.Info("pulling image")
 	cfg, err := img.ConfigFile()
 	if err != nil {
@@ -157,7 +160,7 @@ func (im *Images) fetch(ctx context.Context, image string, img v1.Image) (*Image
 		total += size
 		log.V(1).Info("layer ready", "layer", i+1, "of", len(layers), "diffID", rec.Layers[i], "bytes", size)
 	}
-	log.Info("pulled image", "digest", rec.Digest, "layers", len(layers), "bytes", total, "seconds", time.Since(start).Seconds())
+	log.Info("pulled image", "digest", rec.Digest, "layers", len(layers), "bytes", total, "seconds", im.clk().Since(start).Seconds())
 	return rec, nil
 }
 
@@ -233,11 +236,18 @@ func (im *Images) acquire(rec *Image) {
 	if im.inUse == nil {
 		im.inUse = map[string]int{}
 	}
-	now := time.Now()
+	now := im.clk().Now()
 	for _, l := range rec.Layers {
 		im.inUse[l]++
 		_ = os.Chtimes(im.layerDir(l)+".size", now, now)
 	}
+}
+
+func (im *Images) clk() clock.PassiveClock {
+	if im.Clock == nil {
+		return clock.RealClock{}
+	}
+	return im.Clock
 }
 
 // Release ends a container's use of rec's layers.
