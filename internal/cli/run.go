@@ -21,6 +21,7 @@ refs/pull/N/head); --base-ref defaults to main, and the base and pull SHAs are r
 
 func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
 	var cfgFlags configFlags
+	var hostFS bool
 	o := local.RunOptions{Stdout: stdout, Stderr: stderr}
 	cmd := &cobra.Command{
 		Use:   "run --job NAME [--config-path FILE --job-config-path DIR] [--pull N --base-sha SHA --repo-path DIR] [--output DIR]",
@@ -34,6 +35,9 @@ func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
 				return usageError{errors.New("--job is required")}
 			}
 			o.Config = cfgFlags.options(false)
+			if cmd.Flags().Changed("host-filesystem") {
+				o.Node.HostFilesystem = &hostFS
+			}
 			err := o.Run(cmd.Context())
 			var re *local.ResultError
 			if errors.As(err, &re) {
@@ -50,5 +54,7 @@ func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
 	f.StringVar(&o.BaseSHA, "base-sha", "", "the base commit (default: the base branch's head in --repo-path)")
 	f.StringVar(&o.RepoPath, "repo-path", "", "a local repository to clone instead of the job's remote")
 	f.StringVar(&o.Output, "output", "_artifacts", "where artifacts go, in Prow's layout")
+	f.BoolVar(&hostFS, "host-filesystem", false, "run containers on this machine's filesystem, not in their images (default: only when the config's utility_images are prowl.local/..., as the examples' are)")
+	f.StringVar(&o.ImagePull, "image-pull", "", "pull images: never (offline: the cache only), missing, or always (default: each container's imagePullPolicy)")
 	return cmd
 }

@@ -20,9 +20,11 @@ use, about 7 minutes once, with progress shown), keeping their data in
 flags it runs the embedded examples (the seed's echo-test periodic). Ctrl-C stops everything.
 
 Locally a node runs each Pod's containers as processes on this machine (as root, each in a mount
-namespace of its own where its volumes appear; images are not pulled) with the pod utilities built
-beside prowl, or prowl itself where they are not. With --kubeconfig it uses that cluster and
-starts no node.
+namespace of its own where its volumes appear), each in its image, pulled into --data-dir, with
+the pod utilities of prowl.local/ images built beside prowl, or prowl itself where they are not.
+With --host-filesystem (the default for a config whose utility_images are prowl.local/..., as the
+embedded examples') containers run on this machine's filesystem and images are not pulled; the
+start-up output says which. With --kubeconfig it uses that cluster and starts no node.
 
 Without GitHub credentials it runs a local GitHub on --git-addr: the repositories (the example one,
 and any made with 'prowl repo create') take pushes, and 'prowl pr' opens, comments on and labels
@@ -41,6 +43,7 @@ func newUpCommand(stdout, stderr io.Writer) *cobra.Command {
 	var gh githubFlags
 	var hf hookFlags
 	var deckOpts local.DeckOptions
+	var hostFS bool
 	o := local.UpOptions{Stdout: stdout, Stderr: stderr}
 	cmd := &cobra.Command{
 		Use:   "up [--config-path FILE --job-config-path DIR] [--kubeconfig FILE] [--data-dir DIR]",
@@ -58,6 +61,9 @@ func newUpCommand(stdout, stderr io.Writer) *cobra.Command {
 				o.DataDir = filepath.Join(home, ".local", "share", "prowl")
 			}
 			o.Config = cfgFlags.options(false)
+			if cmd.Flags().Changed("host-filesystem") {
+				o.Node.HostFilesystem = &hostFS
+			}
 			// Deck first: every status.url, and the link Crier sends to GitHub, opens its run page.
 			deckOpts.Local = !gh.hasCredentials()
 			if err := deckOpts.Listen(); err != nil {
@@ -101,6 +107,9 @@ func newUpCommand(stdout, stderr io.Writer) *cobra.Command {
 	fl.StringVar(&hf.addr, "hook-addr", ":8888", "where Hook serves webhooks (with GitHub credentials and --hmac-secret-file; with the local GitHub, a free loopback port unless set)")
 	fl.StringVar(&deckOpts.Addr, "deck-addr", local.DefaultDeckAddr, "where Deck serves the job list and each run's page (status.url points here)")
 	fl.StringVar(&o.GitAddr, "git-addr", "127.0.0.1:8889", "where the repositories (and, without GitHub credentials, the local GitHub's API) are served over HTTP")
+	fl.BoolVar(&hostFS, "host-filesystem", false, "run the local node's containers on this machine's filesystem, not in their images (default: only when the config's utility_images are prowl.local/..., as the examples' are)")
+	fl.StringSliceVar(&o.Periodics, "periodics", nil, fmt.Sprintf("the periodics Horologium starts: all, none, or names (default: all of a config with up to %d, else none)", local.MaxPeriodicsByDefault))
+	fl.StringSliceVar(&o.BuildClusters, "build-clusters", nil, "the build cluster aliases whose jobs the local node runs: all, default, or names (default: all)")
 	fl.StringVar(&o.DataDir, "data-dir", "", "where the local control plane keeps its data and kubeconfig (default ~/.local/share/prowl)")
 	return cmd
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"strings"
-	"sync"
 
 	"k8s.io/client-go/kubernetes"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -122,19 +121,8 @@ func (o DeckOptions) URL() string {
 // decorated job's status.url (and the link Crier sends to GitHub) opens its run page on this
 // machine's Deck. The derived config is made once per loaded config, not per call.
 func WithJobURLPrefix(cfg func() *config.Config, prefix string) func() *config.Config {
-	var mu sync.Mutex
-	var from, to *config.Config
-	return func() *config.Config {
-		c := cfg()
-		mu.Lock()
-		defer mu.Unlock()
-		if c != from {
-			derived := *c
-			// Org and repo entries would name another Deck; here there is only this one.
-			prefixes := map[string]string{"*": prefix}
-			derived.Plank.JobURLPrefixConfig = prefixes
-			from, to = c, &derived
-		}
-		return to
-	}
+	return derivedConfig(cfg, func(c *config.Config) {
+		// Org and repo entries would name another Deck; here there is only this one.
+		c.Plank.JobURLPrefixConfig = map[string]string{"*": prefix}
+	})
 }

@@ -48,6 +48,10 @@ type RunOptions struct {
 	RepoPath string
 	// Output is where artifacts go, in Prow's layout.
 	Output string
+	// Node says how the local node runs containers; ImagePull (never, missing, always) overrides every
+	// container's imagePullPolicy.
+	Node      NodeOptions
+	ImagePull string
 	// Stdout hears the test container's output; Stderr what prowl run says about the job.
 	Stdout, Stderr io.Writer
 }
@@ -80,8 +84,11 @@ func (o RunOptions) Run(ctx context.Context) error {
 		}
 		defer cleanup()
 	}
-	pj, pod, err := o.build()
+	pj, pod, c, err := o.build()
 	if err != nil {
+		return err
+	}
+	if err := applyPull(pod, o.ImagePull); err != nil {
 		return err
 	}
 	self, err := os.Executable()
@@ -95,6 +102,10 @@ func (o RunOptions) Run(ctx context.Context) error {
 	defer os.RemoveAll(work)
 	fmt.Fprintf(o.Stderr, "running %s (build %s); artifacts in %s\n", o.Job, pj.Status.BuildID, o.Output)
 	node := &localnode.Node{Name: "local", Namespace: pod.Namespace, DataDir: work, Utilities: filepath.Dir(self), Self: self, Stream: o.Stdout}
+	if o.Node.ImageDir == "" {
+		o.Node.ImageDir = runImageDir()
+	}
+	o.Node.apply(node, c, o.Stderr)
 	phase := node.RunOnce(ctx, pod)
 	code, result := runResult(pj, o.Output)
 	if code == RunError {
@@ -143,10 +154,10 @@ func (o *RunOptions) useExamples() (cleanup func(), err error) {
 }
 
 // build makes the job's ProwJob and decorated Pod, pointed at this machine.
-func (o *RunOptions) build() (*prowv1.ProwJob, *corev1.Pod, error) {
+func (o *RunOptions) build() (*prowv1.ProwJob, *corev1.Pod, *config.Config, error) {
 	var err error
 	if o.Output, err = filepath.Abs(o.Output); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if o.Config.Placeholders == nil {
 		// The repository's examples/ name the data dir; a run keeps its artifacts in Output.
@@ -154,37 +165,37 @@ func (o *RunOptions) build() (*prowv1.ProwJob, *corev1.Pod, error) {
 	}
 	c, _, err := config.Load(o.Config)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load config:\n%w", err)
+		return nil, nil, nil, fmt.Errorf("load config:\n%w", err)
 	}
 	refs, err := o.refs()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	pj, err := jobs.NewBuilder(c).ForName(c, o.Job, refs)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if pj.Spec.DecorationConfig == nil {
-		return nil, nil, fmt.Errorf("job %s is not decorated; prowl run runs decorated jobs, whose artifacts it can collect", o.Job)
+		return nil, nil, nil, fmt.Errorf("job %s is not decorated; prowl run runs decorated jobs, whose artifacts it can collect", o.Job)
 	}
 	if err := localizeJob(pj, o.RepoPath, o.Output); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	ids, err := jobs.NewBuildIDs(-1)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	pj.Status.BuildID = ids.Next()
 	pod, err := decorate.Pod(pj, pj.Status.BuildID)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if o.RepoPath != "" {
 		if err := mountRepo(pod, o.RepoPath); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
-	return pj, pod, nil
+	return pj, pod, c, nil
 }
 
 // refs are the refs to test, their SHAs read from RepoPath where not given.

@@ -50,6 +50,14 @@ type UpOptions struct {
 	// Components run beside Horologium and Plank, in this order: GitHubComponents gives Crier and
 	// Hook; Deck, Spyglass and Sinker are appended the same way.
 	Components []Component
+	// Node says how the local node runs containers.
+	Node NodeOptions
+	// Periodics are the periodics Horologium starts: nil (all of a config with up to
+	// MaxPeriodicsByDefault, else none), "all", "none", or names.
+	Periodics []string
+	// BuildClusters are the aliases whose jobs the local node runs: nil or "all" (every one),
+	// "default", or names.
+	BuildClusters []string
 	// Clock is the time of every component (the real clock when nil).
 	Clock clock.WithTicker
 	// Stdout hears what a person needs: what started, where, and how to look; Stderr hears the
@@ -193,9 +201,15 @@ func (o UpOptions) setup(ctx context.Context, restCfg *rest.Config, agent *confi
 		return Env{}, err
 	}
 	env := Env{Manager: mgr, RestConfig: restCfg, Config: agent, DataDir: o.DataDir, Clock: o.Clock, Out: o.Stdout}
-	if _, err := horologium.Setup(ctx, mgr, agent, o.Clock); err != nil {
+	h, err := horologium.Setup(ctx, mgr, agent, o.Clock)
+	if err != nil {
 		return Env{}, err
 	}
+	selected, err := selectPeriodics(o.Periodics, c, o.Stdout)
+	if err != nil {
+		return Env{}, err
+	}
+	h.Config = selected.filter(agent.Config)
 	ids, err := jobs.NewBuildIDs(-1)
 	if err != nil {
 		return Env{}, err
@@ -208,7 +222,11 @@ func (o UpOptions) setup(ctx context.Context, restCfg *rest.Config, agent *confi
 	if o.JobURLPrefix != "" {
 		plankConfig = WithJobURLPrefix(agent.Config, o.JobURLPrefix)
 	}
-	if _, err := plank.Setup(ctx, mgr, plank.Options{Config: plankConfig, Clock: o.Clock, BuildIDs: ids, Workers: workers}); err != nil {
+	var local []string
+	if o.Kubeconfig == "" {
+		local = localClusters(o.BuildClusters, c, o.Stdout)
+	}
+	if _, err := plank.Setup(ctx, mgr, plank.Options{Config: plankConfig, Clock: o.Clock, BuildIDs: ids, Workers: workers, LocalClusters: local}); err != nil {
 		return Env{}, err
 	}
 	if err := setupCleanup(mgr, agent, o.Clock, ids); err != nil {
@@ -223,6 +241,7 @@ func (o UpOptions) setup(ctx context.Context, restCfg *rest.Config, agent *confi
 	}
 	node := &localnode.Node{Name: "prowl-local", Namespace: c.PodNamespace, Client: mgr.GetClient(),
 		DataDir: filepath.Join(o.DataDir, "node"), Utilities: filepath.Dir(self), Self: self}
+	o.Node.apply(node, c, o.Stdout)
 	if err := node.Setup(mgr); err != nil {
 		return Env{}, err
 	}

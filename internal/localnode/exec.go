@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
 )
 
 // ExecEnv carries a container's launch spec to the helper process that sets up its mounts.
@@ -18,6 +20,8 @@ type launch struct {
 	Mounts  []mount  `json:"mounts"`
 	WorkDir string   `json:"workDir,omitempty"`
 	Argv    []string `json:"argv"`
+	// Root, when set, is the container's image: the command runs inside it.
+	Root *rootSpec `json:"root,omitempty"`
 }
 
 type mount struct {
@@ -27,8 +31,9 @@ type mount struct {
 }
 
 // Exec is the helper: started in a new mount namespace, it makes the namespace's mounts private,
-// bind-mounts each volume at its path, and replaces itself with the container's command. It
-// returns only on failure, with the code to exit with.
+// bind-mounts each volume at its path (inside the container's image when it has one), and
+// replaces itself with the container's command. It returns only on failure, with the code to exit
+// with.
 func Exec() int {
 	var l launch
 	if err := json.Unmarshal([]byte(os.Getenv(ExecEnv)), &l); err != nil {
@@ -41,6 +46,9 @@ func Exec() int {
 	// Parents before children, as container runtimes order them (containerd's sortMounts): a
 	// cache at /home/prow/go/pkg must go on top of the code volume at /home/prow/go, not under it.
 	sort.SliceStable(l.Mounts, func(i, j int) bool { return mountDepth(l.Mounts[i].Target) < mountDepth(l.Mounts[j].Target) })
+	if l.Root != nil {
+		return execInImage(l)
+	}
 	// Open the command before mounting: a volume (clonerefs-tmp at /tmp, say) may hide its path.
 	// The descriptor is kept open across exec so that scripts run by path work too.
 	path := l.Argv[0]
@@ -50,33 +58,14 @@ func Exec() int {
 		}
 	}
 	fd, openErr := syscall.Open(path, syscall.O_RDONLY, 0)
-	// Sources too are opened first, and mounted through their descriptors: an earlier mount
-	// (/tmp) must not hide a later one's source (a repository under /tmp).
-	sources := make([]string, len(l.Mounts))
-	for i, m := range l.Mounts {
-		sources[i] = m.Source
-		if sfd, err := syscall.Open(m.Source, oPath|syscall.O_CLOEXEC, 0); err == nil {
-			sources[i] = fmt.Sprintf("/proc/self/fd/%d", sfd)
-		}
-	}
-	// Nothing mounted here may leak back to the host.
-	if err := syscall.Mount("", "/", "", syscall.MS_PRIVATE|syscall.MS_REC, ""); err != nil {
-		fmt.Fprintf(os.Stderr, "localnode: make mounts private: %v (Linux mount namespaces need root)\n", err)
+	sources := openSources(l.Mounts)
+	if err := makePrivate(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 127
 	}
-	for i, m := range l.Mounts {
-		// The mount point is created on the host's filesystem when missing: the namespace shares it.
-		if err := os.MkdirAll(m.Target, 0o755); err != nil {
-			fmt.Fprintf(os.Stderr, "localnode: mount point %s: %v\n", m.Target, err)
-			return 127
-		}
-		if err := syscall.Mount(sources[i], m.Target, "", syscall.MS_BIND|syscall.MS_REC, ""); err != nil {
-			fmt.Fprintf(os.Stderr, "localnode: mount %s at %s: %v\n", m.Source, m.Target, err)
-			return 127
-		}
-		if m.ReadOnly {
-			_ = syscall.Mount("", m.Target, "", syscall.MS_BIND|syscall.MS_REMOUNT|syscall.MS_RDONLY, "")
-		}
+	if err := bindVolumes("", l.Mounts, sources); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 127
 	}
 	if l.WorkDir != "" {
 		if err := os.MkdirAll(l.WorkDir, 0o755); err == nil {
@@ -91,11 +80,72 @@ func Exec() int {
 	return 127
 }
 
+// openSources opens each mount's source first, to mount it through its descriptor: an earlier
+// mount (/tmp) must not hide a later one's source (a repository under /tmp).
+func openSources(mounts []mount) []string {
+	sources := make([]string, len(mounts))
+	for i, m := range mounts {
+		sources[i] = m.Source
+		if sfd, err := syscall.Open(m.Source, oPath|syscall.O_CLOEXEC, 0); err == nil {
+			sources[i] = fmt.Sprintf("/proc/self/fd/%d", sfd)
+		}
+	}
+	return sources
+}
+
+// makePrivate stops anything mounted in this namespace from leaking back to the host.
+func makePrivate() error {
+	if err := syscall.Mount("", "/", "", syscall.MS_PRIVATE|syscall.MS_REC, ""); err != nil {
+		return fmt.Errorf("localnode: make mounts private: %w (Linux mount namespaces need root)", err)
+	}
+	return nil
+}
+
+// bindVolumes bind-mounts each source at its target under root ("" for the host's filesystem,
+// where a missing mount point is created: the namespace shares it). A file is mounted on a file.
+func bindVolumes(root string, mounts []mount, sources []string) error {
+	for i, m := range mounts {
+		target := m.Target
+		if root != "" {
+			var err error
+			if target, err = securejoin.SecureJoin(root, m.Target); err != nil {
+				return fmt.Errorf("localnode: mount point %s: %w", m.Target, err)
+			}
+		}
+		if err := makeMountPoint(sources[i], target); err != nil {
+			return fmt.Errorf("localnode: mount point %s: %w", m.Target, err)
+		}
+		if err := syscall.Mount(sources[i], target, "", syscall.MS_BIND|syscall.MS_REC, ""); err != nil {
+			return fmt.Errorf("localnode: mount %s at %s: %w", m.Source, m.Target, err)
+		}
+		if m.ReadOnly {
+			_ = syscall.Mount("", target, "", syscall.MS_BIND|syscall.MS_REMOUNT|syscall.MS_RDONLY, "")
+		}
+	}
+	return nil
+}
+
+// makeMountPoint makes target a directory, or an empty file when source is a file.
+func makeMountPoint(source, target string) error {
+	if info, err := os.Stat(source); err == nil && !info.IsDir() {
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return err
+		}
+		f, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		return f.Close()
+	}
+	return os.MkdirAll(target, 0o755)
+}
+
 // mountDepth counts a mount target's path components.
 func mountDepth(target string) int {
 	return len(strings.Split(strings.Trim(filepath.Clean(target), "/"), "/"))
 }
 
+// lookPath finds name in $PATH, as a shell would.
 func lookPath(name string) (string, error) {
 	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
 		p := filepath.Join(dir, name)

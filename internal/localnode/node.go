@@ -2,7 +2,8 @@
 // with no cluster: it registers a Node, binds the pod namespace's unscheduled Pods to it, runs
 // each Pod's init containers one at a time and then its containers together, each as a process
 // in a mount namespace of its own where every volume appears at its mountPath, and writes Pod
-// status back. Images are not pulled: processes run on the host's filesystem.
+// status back. Each container runs in its image (pulled, with its layers cached and shared), or,
+// with HostFilesystem, on this machine's filesystem.
 package localnode
 
 import (
@@ -47,6 +48,16 @@ type Node struct {
 	Stream io.Writer
 	// Clock times status timestamps, grace periods and active deadlines; the real clock when nil.
 	Clock clock.WithTicker
+	// HostFilesystem runs every container on this machine's filesystem, ignoring image:, as the
+	// node did before it pulled images. Otherwise each container runs in its image, except those
+	// of Prowl's local utility images (LocalUtilityPrefix).
+	HostFilesystem bool
+	// Images pulls images and caches their layers (under DataDir/images when nil).
+	Images *Images
+
+	imagesOnce  sync.Once
+	overlayOnce sync.Once
+	overlay     bool
 
 	mu       sync.Mutex
 	running  map[types.UID]*podRun
@@ -186,9 +197,15 @@ func (n *Node) run(ctx context.Context, r *podRun, pod *corev1.Pod) corev1.PodPh
 		s.Phase, s.StartTime = corev1.PodPending, &started
 		s.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: started}}
 	})
+	imgs, release, err := n.pullImages(ctx, pod)
+	defer release()
+	if err != nil {
+		n.failPull(ctx, pod, err)
+		return corev1.PodFailed
+	}
 	var initStatuses []corev1.ContainerStatus
 	for _, c := range pod.Spec.InitContainers {
-		st := n.runContainer(ctx, r, pod, c, volumes, dir)
+		st := n.runContainer(ctx, r, pod, c, imgs[c.Name], volumes, dir)
 		initStatuses = append(initStatuses, st)
 		if st.State.Terminated.ExitCode != 0 {
 			n.setStatus(context.WithoutCancel(ctx), pod, func(s *corev1.PodStatus) {
@@ -208,7 +225,7 @@ func (n *Node) run(ctx context.Context, r *podRun, pod *corev1.Pod) corev1.PodPh
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			statuses[i] = n.runContainer(ctx, r, pod, c, volumes, dir)
+			statuses[i] = n.runContainer(ctx, r, pod, c, imgs[c.Name], volumes, dir)
 		}()
 	}
 	wg.Wait()
@@ -240,38 +257,21 @@ func (n *Node) RunOnce(ctx context.Context, pod *corev1.Pod) corev1.PodPhase {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	r := &podRun{cancel: cancel, done: make(chan struct{}), procs: map[string]*os.Process{}}
+	defer n.removeLayers(string(pod.UID))
 	return n.run(ctx, r, pod)
 }
 
-// runContainer runs one container to its end through the mount helper, its output to a log file.
-func (n *Node) runContainer(ctx context.Context, r *podRun, pod *corev1.Pod, c corev1.Container, volumes map[string]string, dir string) corev1.ContainerStatus {
+// runContainer runs one container to its end through the mount helper, its output to a log file:
+// in img when it has one, else on this machine's filesystem.
+func (n *Node) runContainer(ctx context.Context, r *podRun, pod *corev1.Pod, c corev1.Container, img *Image, volumes map[string]string, dir string) corev1.ContainerStatus {
 	started := n.now()
 	status := func(code int32, reason, message string) corev1.ContainerStatus {
 		return corev1.ContainerStatus{Name: c.Name, Image: c.Image, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
 			ExitCode: code, Reason: reason, Message: message, StartedAt: started, FinishedAt: n.now()}}}
 	}
-	argv := append(append([]string{}, c.Command...), c.Args...)
-	if len(argv) == 0 {
-		return status(127, "NoCommand", "the local node does not pull images, so a container needs a command")
-	}
-	if name := filepath.Base(argv[0]); argv[0] == "/"+name {
-		if p := filepath.Join(n.Utilities, name); fileExists(p) {
-			argv[0] = p // a pod utility, built from this repository
-		} else if n.Self != "" && isPodUtility(name) {
-			argv = append([]string{n.Self, name}, argv[1:]...) // prowl carries them: `prowl entrypoint ...`
-		}
-	}
-	l := launch{WorkDir: c.WorkingDir, Argv: argv}
-	for _, m := range c.VolumeMounts {
-		src, ok := volumes[m.Name]
-		if !ok {
-			return status(127, "VolumeError", "no volume "+m.Name)
-		}
-		l.Mounts = append(l.Mounts, mount{Source: filepath.Join(src, m.SubPath), Target: m.MountPath, ReadOnly: m.ReadOnly})
-	}
-	env, err := n.env(ctx, pod, c)
+	l, env, reason, err := n.containerLaunch(ctx, pod, c, img, volumes, dir)
 	if err != nil {
-		return status(127, "EnvError", err.Error())
+		return status(127, reason, err.Error())
 	}
 	spec, err := json.Marshal(l)
 	if err != nil {
@@ -294,6 +294,10 @@ func (n *Node) runContainer(ctx context.Context, r *podRun, pod *corev1.Pod, c c
 	}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS, Setpgid: true}
+	if l.Root != nil {
+		// In its image a container has its own PIDs (its command is PID 1) and hostname.
+		cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWPID | syscall.CLONE_NEWUTS
+	}
 	if err := cmd.Start(); err != nil {
 		return status(127, "StartError", fmt.Sprintf("start the container in a mount namespace (needs Linux and root): %v", err))
 	}
@@ -306,7 +310,7 @@ func (n *Node) runContainer(ctx context.Context, r *podRun, pod *corev1.Pod, c c
 		ctrl.LoggerFrom(ctx).Info("test container started", "pod", pod.Name, "sinceBoundMicros", n.clk().Since(t.(time.Time)).Microseconds())
 	}
 	code := waitProcess(ctx, r, c.Name, cmd)
-	reason := "Completed"
+	reason = "Completed"
 	if code != 0 {
 		reason = "Error"
 	}

@@ -23,7 +23,8 @@ var (
 	prowlBin  string
 )
 
-// node is a Node for RunOnce, re-running a prowl binary built once for the package.
+// node is a Node for RunOnce on the host's filesystem, re-running a prowl binary built once for
+// the package.
 func node(t *testing.T) *Node {
 	t.Helper()
 	if os.Geteuid() != 0 {
@@ -46,7 +47,7 @@ func node(t *testing.T) *Node {
 	if prowlBin == "" {
 		t.Fatal("prowl did not build")
 	}
-	return &Node{Name: "test", DataDir: t.TempDir(), Utilities: filepath.Dir(prowlBin), Self: prowlBin}
+	return &Node{Name: "test", DataDir: t.TempDir(), Utilities: filepath.Dir(prowlBin), Self: prowlBin, HostFilesystem: true}
 }
 
 // TestRunOnceMountsVolumesInOrder: an init container writes into an emptyDir mounted at a path

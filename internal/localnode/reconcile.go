@@ -43,15 +43,19 @@ func (n *Node) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, er
 		return ctrl.Result{}, nil
 	case pod.Spec.NodeName == n.Name && (pod.Status.Phase == "" || pod.Status.Phase == corev1.PodPending) && !n.isRunning(pod.UID):
 		n.warned.Do(func() {
-			ctrl.LoggerFrom(ctx).Info("the local node does not pull images: containers run on this machine's filesystem")
+			if n.HostFilesystem {
+				ctrl.LoggerFrom(ctx).Info("the local node does not pull images (host filesystem): containers run on this machine's filesystem")
+			}
 		})
 		n.start(ctx, pod.DeepCopy())
 	}
 	return ctrl.Result{}, nil
 }
 
-// remove confirms a deleted Pod's deletion, as the kubelet does once its containers are gone.
+// remove drops a deleted Pod's writable layers and confirms its deletion, as the kubelet does once
+// its containers are gone.
 func (n *Node) remove(ctx context.Context, pod *corev1.Pod) error {
+	n.removeLayers(string(pod.UID))
 	zero := int64(0)
 	return client.IgnoreNotFound(n.Client.Delete(ctx, pod, &client.DeleteOptions{GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &pod.UID}}))
 }

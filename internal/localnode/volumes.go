@@ -87,10 +87,8 @@ func writeKeys(dir string, data map[string][]byte, items []corev1.KeyToPath, mod
 	return nil
 }
 
-// env is a container's environment: its own variables (values, and secret and configMap keys),
-// plus PATH and HOME from the host where it sets none, since it runs on the host's filesystem.
+// env is a container's own environment: values, and secret, configMap and field references.
 func (n *Node) env(ctx context.Context, pod *corev1.Pod, c corev1.Container) ([]string, error) {
-	set := map[string]bool{}
 	var out []string
 	for _, e := range c.Env {
 		value := e.Value
@@ -123,12 +121,22 @@ func (n *Node) env(ctx context.Context, pod *corev1.Pod, c corev1.Container) ([]
 			}
 		}
 		out = append(out, e.Name+"="+value)
-		set[e.Name] = true
+	}
+	return out, nil
+}
+
+// hostEnv is env plus PATH and HOME from this machine where it sets none: the container runs on
+// this machine's filesystem.
+func hostEnv(env []string) []string {
+	set := map[string]bool{}
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		set[k] = true
 	}
 	for _, k := range []string{"PATH", "HOME"} {
 		if !set[k] {
-			out = append(out, k+"="+os.Getenv(k))
+			env = append(env, k+"="+os.Getenv(k))
 		}
 	}
-	return out, nil
+	return env
 }

@@ -113,7 +113,7 @@ func (r *Reconciler) checkDeadlines(pj *prowv1.ProwJob, pod *corev1.Pod) outcome
 		description = fmt.Sprintf("The Pod was not scheduled within %v (pod_unscheduled_timeout).", unscheduled)
 	case pod.Status.Phase == corev1.PodPending:
 		deadline, state = created.Add(pending), prowv1.ErrorState
-		description = fmt.Sprintf("The Pod did not start running within %v (pod_pending_timeout).", pending)
+		description = fmt.Sprintf("The Pod did not start running within %v (pod_pending_timeout).", pending) + waitingReasons(pod)
 	default:
 		startedAt := created
 		if pod.Status.StartTime != nil {

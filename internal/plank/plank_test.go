@@ -319,6 +319,11 @@ func TestTimeouts(t *testing.T) {
 	}
 	created := h.k.pod("long").CreationTimestamp.Time
 	h.k.schedule("slow-start")
+	// The node cannot pull the test container's image, as a kubelet reports it.
+	h.k.setStatus("slow-start", func(s *corev1.PodStatus) {
+		s.ContainerStatuses = []corev1.ContainerStatus{{Name: "test", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{
+			Reason: "ImagePullBackOff", Message: `Back-off pulling image "registry.example/missing:1"`}}}}
+	})
 	h.k.run("long", created)
 	h.clock.SetTime(created.Add(6 * time.Minute))
 	h.poke("unscheduled")
@@ -332,7 +337,8 @@ func TestTimeouts(t *testing.T) {
 	}
 	h.clock.SetTime(created.Add(11 * time.Minute))
 	h.poke("slow-start")
-	if pj := h.waitState("slow-start", prowv1.ErrorState); !strings.Contains(pj.Status.Description, "pod_pending_timeout") {
+	if pj := h.waitState("slow-start", prowv1.ErrorState); !strings.Contains(pj.Status.Description, "pod_pending_timeout") ||
+		!strings.Contains(pj.Status.Description, `Container test: ImagePullBackOff: Back-off pulling image "registry.example/missing:1"`) {
 		t.Errorf("slow-start: %+v", pj.Status)
 	}
 	h.clock.SetTime(created.Add(61 * time.Minute))

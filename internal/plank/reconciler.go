@@ -33,9 +33,12 @@ type Reconciler struct {
 	Client client.Client
 	// BuildClusters are the Pod clients by cluster alias; "default" is the manager's own.
 	BuildClusters map[string]client.Client
-	Config        func() *config.Config
-	Clock         clock.PassiveClock
-	BuildIDs      BuildIDs
+	// AnyClusterLocal runs a job of any alias not in BuildClusters on the "default" cluster (prowl
+	// up's local node, which runs every build cluster's jobs when asked to).
+	AnyClusterLocal bool
+	Config          func() *config.Config
+	Clock           clock.PassiveClock
+	BuildIDs        BuildIDs
 	// Recorder records the job's steps as Events; nil records none.
 	Recorder *events.Recorder
 }
@@ -134,6 +137,9 @@ func (r *Reconciler) cluster(pj *prowv1.ProwJob) (client.Client, bool) {
 		name = prowv1.DefaultClusterAlias
 	}
 	c, ok := r.BuildClusters[name]
+	if !ok && r.AnyClusterLocal {
+		c, ok = r.BuildClusters[prowv1.DefaultClusterAlias]
+	}
 	return c, ok
 }
 

@@ -38,6 +38,10 @@ type Options struct {
 	Workers int
 	// BuildClusters are clusters other than the manager's own, by alias, whose Pods Plank runs.
 	BuildClusters map[string]cluster.Cluster
+	// LocalClusters are aliases whose jobs run on the manager's own cluster, as "default"'s do
+	// ("*": every alias not in BuildClusters): prowl up runs an organisation's jobs on its one
+	// local node.
+	LocalClusters []string
 	// Recorder records each job's steps as Events; nil: one of the manager's, named plank.
 	Recorder *events.Recorder
 }
@@ -60,6 +64,13 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Reconciler, error
 	}
 	if r.Recorder == nil {
 		r.Recorder = events.New(mgr, "plank", o.Clock)
+	}
+	for _, alias := range o.LocalClusters {
+		if alias == "*" {
+			r.AnyClusterLocal = true
+			continue
+		}
+		r.BuildClusters[alias] = mgr.GetClient()
 	}
 	for name, c := range o.BuildClusters {
 		if err := mgr.Add(c); err != nil {

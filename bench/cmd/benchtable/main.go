@@ -31,7 +31,7 @@ import (
 
 func main() {
 	runs := flag.Int("runs", 7, "timed runs per measurement; the median is reported")
-	only := flag.String("only", "", "run only the benchmarks whose function name contains this (configLoad, decorateJobs, horologiumPass, plankBurst, upStart, entrypoint, sidecar, censor, hook, deck)")
+	only := flag.String("only", "", "run only the benchmarks whose function name contains this (configLoad, decorateJobs, horologiumPass, plankBurst, upStart, entrypoint, sidecar, censor, hook, deck, nodeImages)")
 	flag.Parse()
 	ctrl.SetLogger(logr.Discard())
 	root, err := os.Getwd()
@@ -65,6 +65,7 @@ func main() {
 		{"spyglassPages", spyglassPages},
 		{"sinkerPass", sinkerPass},
 		{"imageBuild", imageBuild},
+		{"nodeImages", nodeImages},
 	}
 	for _, bm := range all {
 		if *only != "" && !strings.Contains(strings.ToLower(bm.name), strings.ToLower(*only)) {
