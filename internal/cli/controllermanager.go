@@ -43,7 +43,7 @@ podinfo.json, and started.json and finished.json where the pod utilities could n
 			}
 			c := agent.Config()
 			mo := mgrFlags.options(c.ProwJobNamespace, c.PodNamespace)
-			mo.OnlyProwPods = true
+			mo.OnlyProwPods, mo.PodNamespace = true, c.PodNamespace
 			mgr, err := manager.New(mo)
 			if err != nil {
 				return err
