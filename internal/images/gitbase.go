@@ -83,9 +83,9 @@ func hostGitBase(root string, p v1.Platform, created time.Time) (v1.Image, error
 func gitArch(root string) (string, error) {
 	f, err := elf.Open(filepath.Join(root, hostGitPrograms[0]))
 	if err != nil {
-		return "", fmt.Errorf("%w: %v (install git, or set CLONEREFS_BASE to an image with git)", errNoHostGit, err)
+		return "", fmt.Errorf("%w: %w (install git, or set CLONEREFS_BASE to an image with git)", errNoHostGit, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	arch, ok := elfArch[f.Machine]
 	if !ok {
 		return "", fmt.Errorf("%w: its git is for ELF machine %s", errNoHostGit, f.Machine)
@@ -224,7 +224,7 @@ func (c *collector) addNeeded(p string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", p, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	for _, prog := range f.Progs {
 		if prog.Type != elf.PT_INTERP {
 			continue
