@@ -57,7 +57,7 @@ clean:
 
 # images builds Prowl's OCI images without a Docker engine into $(IMAGES_DIR) (one OCI layout per
 # image, linux/amd64 and linux/arm64) and pushes them when REGISTRY is set; see docs/deploy.md.
-# Settings: REGISTRY, TAG, PLATFORMS, STATIC_BASE, CLONEREFS_BASE, SOURCE_DATE_EPOCH.
+# Settings: REGISTRY, TAG, PLATFORMS, STATIC_BASE, CLONEREFS_BASE (default: this machine's git), SOURCE_DATE_EPOCH.
 IMAGES_DIR ?= build/images
 .PHONY: images
 images:

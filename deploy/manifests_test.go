@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/prowl-ci/prowl/deploy"
@@ -72,16 +71,9 @@ func TestAcceptedByAPIServer(t *testing.T) {
 // deployments decodes the Deployments of objs.
 func deployments(t *testing.T, objs []*unstructured.Unstructured) []appsv1.Deployment {
 	t.Helper()
-	var out []appsv1.Deployment
-	for _, o := range objs {
-		if o.GetKind() != "Deployment" {
-			continue
-		}
-		var d appsv1.Deployment
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &d); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, d)
+	out, err := deploy.Deployments(objs)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -17,8 +18,9 @@ import (
 	"github.com/prowl-ci/prowl/internal/images"
 )
 
-// Build builds every image into a temporary directory and returns the results (clonerefs only
-// when CLONEREFS_BASE names a git base, as in `make images`).
+// Build builds every image into a temporary directory and returns the results (clonerefs on
+// CLONEREFS_BASE, or by default on this machine's git for this machine's platform, as in
+// `make images`).
 func Build(root string) ([]images.Result, []images.Skipped, error) {
 	out, err := os.MkdirTemp("", "prowl-bench-images-")
 	if err != nil {
@@ -37,10 +39,10 @@ func GoBuildOnly(root string) error {
 	}
 	defer os.RemoveAll(out)
 	for _, spec := range images.Specs() {
-		if spec.NeedsGit && os.Getenv("CLONEREFS_BASE") == "" {
-			continue
-		}
 		for _, p := range images.DefaultPlatforms() {
+			if spec.NeedsGit && os.Getenv("CLONEREFS_BASE") == "" && p.Architecture != runtime.GOARCH {
+				continue // the default git base is this machine's platform only, as in Build
+			}
 			cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", filepath.Join(out, p.Architecture, spec.Name), spec.Package)
 			cmd.Dir = root
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+p.OS, "GOARCH="+p.Architecture)

@@ -1,8 +1,8 @@
 // Command images builds Prowl's images without a Docker engine (`make images`; see
 // internal/images and docs/deploy.md). Settings come from the environment, as make passes them:
-// IMAGES_DIR, REGISTRY, TAG, PLATFORMS, STATIC_BASE, CLONEREFS_BASE, SOURCE_DATE_EPOCH. With
-// REGISTRY set it pushes the images and points the deploy config, the kustomize base and a Helm
-// values file at them by tag and digest.
+// IMAGES_DIR, REGISTRY, TAG, PLATFORMS, STATIC_BASE, CLONEREFS_BASE (default: this machine's git),
+// SOURCE_DATE_EPOCH. With REGISTRY set it pushes the images and points the deploy config, the
+// kustomize base and a Helm values file at them by tag and digest.
 package main
 
 import (
@@ -49,6 +49,9 @@ func run(ctx context.Context) error {
 	}
 	for _, r := range results {
 		fmt.Printf("%-11s %s  %s  %s\n", r.Spec.Name, r.Digest, sizes(r), r.Layout)
+		for p, why := range r.LeftOut {
+			fmt.Fprintf(os.Stderr, "images: %s has no %s image: %s; set CLONEREFS_BASE to a base with git for every platform\n", r.Spec.Name, p, why)
+		}
 	}
 	if o.Registry == "" {
 		fmt.Println("REGISTRY is not set: the images are in the OCI layouts above, not pushed")

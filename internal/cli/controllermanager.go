@@ -43,7 +43,7 @@ podinfo.json, and started.json and finished.json where the pod utilities could n
 			}
 			c := agent.Config()
 			mo := mgrFlags.options(c.ProwJobNamespace, c.PodNamespace)
-			mo.OnlyProwPods = true
+			mo.OnlyProwPods, mo.PodNamespace = true, c.PodNamespace
 			mgr, err := manager.New(mo)
 			if err != nil {
 				return err
@@ -77,5 +77,5 @@ podinfo.json, and started.json and finished.json where the pod utilities could n
 	cmd.Flags().StringVar(&store.GCSCredentialsFile, "gcs-credentials-file", "", "service-account key for gs:// buckets, where finished runs' prowjob.json, podinfo.json and missing finished.json are written (default: the environment's credentials)")
 	cmd.Flags().StringVar(&store.S3CredentialsFile, "s3-credentials-file", "", "Prow's S3 credentials JSON for s3:// buckets (default: the AWS SDK's chain)")
 	cmd.Flags().Int64Var(&buildIDNode, "build-id-node", -1, "this replica's build ID node number, 0-1023 (default: derived from the hostname)")
-	return cmd
+	return deployed(cmd)
 }

@@ -131,7 +131,7 @@ GitHub credentials (--github-token-path, or a GitHub App) let it look up orgs an
 	gh.add(cmd)
 	df.add(cmd)
 	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the cluster ProwJobs live in (default: $KUBECONFIG, then in-cluster, then ~/.kube/config)")
-	return cmd
+	return deployed(cmd)
 }
 
 // github sets Deck's GitHub client (org and team lookups) and the trigger plugin's trust from

@@ -91,7 +91,7 @@ func newHookCommand(stdout, stderr io.Writer) *cobra.Command {
 	addKubeconfigFlag(cmd, &mo.Kubeconfig)
 	addQPSFlags(cmd, &mo)
 	cmd.Flags().IntVar(&port, "port", 8888, "port to serve webhooks on")
-	return cmd
+	return deployed(cmd)
 }
 
 const crierLong = `crier reports every ProwJob with report: true (presubmits and postsubmits with a context and not
@@ -134,5 +134,5 @@ func newCrierCommand(stdout, stderr io.Writer) *cobra.Command {
 	gh.add(cmd)
 	mgrFlags.add(cmd, "prowl-crier")
 	cmd.Flags().IntVar(&workers, "github-workers", local.DefaultCrierWorkers, "reports sent at once")
-	return cmd
+	return deployed(cmd)
 }

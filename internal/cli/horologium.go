@@ -42,5 +42,5 @@ from the ProwJobs alone, so a restart or a new leader continues where the last l
 	}
 	cfgFlags.add(cmd)
 	mgrFlags.add(cmd, "prowl-horologium")
-	return cmd
+	return deployed(cmd)
 }

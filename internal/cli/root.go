@@ -58,6 +58,9 @@ Prowl reads Prow's config files unchanged.`,
 		ctrl.SetLogger(log)
 		klog.SetLogger(log)
 		cmd.SetContext(logr.NewContext(cmd.Context(), log))
+		if cmd.Annotations[annotationDeployed] != "" {
+			return CheckMountedFiles(cmd)
+		}
 		return nil
 	}
 	root.SetOut(stdout)

@@ -78,5 +78,5 @@ Unlike Prow's, --dry-run is false by default (see docs/sinker.md).`,
 	fl.BoolVar(&o.DryRun, "dry-run", false, "log what would be deleted and delete nothing (Prow's default is true; Prowl's is false)")
 	fl.IntVar(&o.Workers, "workers", 16, "deletes at once")
 	fl.StringVar(&buildClusters, "build-cluster-kubeconfig", "", "kubeconfig with one context per build cluster, named by the alias ProwJobs use in spec.cluster (\"default\" is the manager's own cluster)")
-	return cmd
+	return deployed(cmd)
 }

@@ -2,6 +2,7 @@ package images
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -15,42 +16,53 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// assemble builds spec's image for each platform on base and returns their index and the
-// compressed size of each platform's image.
-func (o *Options) assemble(ctx context.Context, spec Spec, base string) (v1.ImageIndex, map[string]int64, error) {
+// assembled is spec's image index, the compressed size of each platform's image, and the
+// platforms left out because the base has none for them, with why.
+type assembled struct {
+	index   v1.ImageIndex
+	sizes   map[string]int64
+	leftOut map[string]string
+}
+
+// assemble builds spec's image for each platform on base.
+func (o *Options) assemble(ctx context.Context, spec Spec, base string) (assembled, error) {
 	tmp, err := os.MkdirTemp("", "prowl-images-")
 	if err != nil {
-		return nil, nil, err
+		return assembled{}, err
 	}
 	defer os.RemoveAll(tmp)
 	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
-	sizes := map[string]int64{}
+	out := assembled{sizes: map[string]int64{}, leftOut: map[string]string{}}
 	for _, p := range o.Platforms {
-		bin := filepath.Join(tmp, p.OS+"-"+p.Architecture, spec.Name)
-		o.Log("%s: go build %s for %s/%s", spec.Name, spec.Package, p.OS, p.Architecture)
-		if err := goBuild(ctx, o.ModuleRoot, spec.Package, p, bin); err != nil {
-			return nil, nil, err
-		}
+		plat := p.OS + "/" + p.Architecture
 		baseImg, err := resolveBase(ctx, base, p, o.Created, o.Remote)
+		if errors.Is(err, errNoHostGit) {
+			out.leftOut[plat] = err.Error()
+			o.Log("%s: left out %s: %v", spec.Name, plat, err)
+			continue
+		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("base %q for %s/%s: %w", displayBase(base), p.OS, p.Architecture, err)
+			return out, fmt.Errorf("base %q for %s: %w", displayBase(base), plat, err)
+		}
+		bin := filepath.Join(tmp, p.OS+"-"+p.Architecture, spec.Name)
+		o.Log("%s: go build %s for %s", spec.Name, spec.Package, plat)
+		if err := goBuild(ctx, o.ModuleRoot, spec.Package, p, bin); err != nil {
+			return out, err
 		}
 		img, err := o.platformImage(spec, baseImg, p, bin)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s/%s: %w", p.OS, p.Architecture, err)
+			return out, fmt.Errorf("%s: %w", plat, err)
 		}
-		size, err := compressedSize(img)
-		if err != nil {
-			return nil, nil, err
+		if out.sizes[plat], err = compressedSize(img); err != nil {
+			return out, err
 		}
-		sizes[p.OS+"/"+p.Architecture] = size
-		platform := p
 		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{
 			Add:        img,
-			Descriptor: v1.Descriptor{Platform: &platform, Annotations: o.annotations(spec)},
+			Descriptor: v1.Descriptor{Platform: &p, Annotations: o.annotations(spec)},
 		})
 	}
-	return mutate.Annotations(idx, o.annotations(spec)).(v1.ImageIndex), sizes, nil
+	out.index = mutate.Annotations(idx, o.annotations(spec)).(v1.ImageIndex)
+	return out, nil
 }
 
 // platformImage lays the binary on base at /<name> and sets the entrypoint, user, labels and

@@ -6,9 +6,13 @@
 package images
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -34,8 +38,8 @@ type Spec struct {
 	Name string
 	// Package is the main package, relative to the module root (./cmd/entrypoint).
 	Package string
-	// NeedsGit says the image's base must provide git (clonerefs clones with it): the built-in
-	// static base does not, so such an image needs a base given as a setting.
+	// NeedsGit says the image's base must provide git (clonerefs clones with it): such an image is
+	// built on GitBase, by default HostGitBase.
 	NeedsGit bool
 	// User is the config's user; empty runs as the base's user (root on the built-in base).
 	User string
@@ -81,8 +85,9 @@ type Options struct {
 	// files but /etc/passwd, /etc/group, CA certificates and /tmp). A reference is pulled from its
 	// registry; "oci:DIR" reads an OCI layout.
 	StaticBase string
-	// GitBase is the base of the images that need git (clonerefs): a reference or "oci:DIR". There
-	// is no built-in one; without it those images are skipped and Build says so.
+	// GitBase is the base of the images that need git (clonerefs): a reference or "oci:DIR".
+	// Empty means HostGitBase: this machine's git, for this machine's platform only; the other
+	// platforms are left out of those images and Result.LeftOut says why.
 	GitBase string
 	// Registry, when set, is where the images are pushed (REGISTRY/<name>:<tag>).
 	Registry string
@@ -102,6 +107,9 @@ type Result struct {
 	// Compressed is the compressed size (config and layers) of each platform's image, by
 	// "os/arch".
 	Compressed map[string]int64
+	// LeftOut are the platforms of Options.Platforms the image lacks, by "os/arch", with why (the
+	// default git base exists only for this machine's platform).
+	LeftOut map[string]string
 	// Ref is the pushed tag@digest reference, or empty when nothing was pushed.
 	Ref string
 	// Duration is how long the build (compile and assembly) took.
@@ -125,14 +133,15 @@ func Build(ctx context.Context, o Options, clk clock.PassiveClock) ([]Result, []
 	for _, spec := range o.Specs {
 		base := o.StaticBase
 		if spec.NeedsGit {
-			if o.GitBase == "" {
-				skipped = append(skipped, Skipped{Spec: spec, Reason: "it needs a base image with git: set CLONEREFS_BASE (make images) to one, e.g. Prow's gcr.io/k8s-prow/git:v20240729-4f255edb07, or oci:DIR for a local OCI layout"})
-				continue
-			}
-			base = o.GitBase
+			base = cmp.Or(o.GitBase, HostGitBase)
 		}
 		start := clk.Now()
 		r, err := o.buildOne(ctx, spec, base)
+		var none errNoPlatform
+		if errors.As(err, &none) {
+			skipped = append(skipped, Skipped{Spec: spec, Reason: none.Error()})
+			continue
+		}
 		if err != nil {
 			return results, skipped, fmt.Errorf("image %s: %w", spec.Name, err)
 		}
@@ -160,10 +169,14 @@ func (o *Options) defaults() {
 
 // buildOne compiles spec for every platform, assembles its index and writes and pushes it.
 func (o *Options) buildOne(ctx context.Context, spec Spec, base string) (Result, error) {
-	idx, sizes, err := o.assemble(ctx, spec, base)
+	a, err := o.assemble(ctx, spec, base)
 	if err != nil {
 		return Result{}, err
 	}
+	if len(a.sizes) == 0 {
+		return Result{}, errNoPlatform{a.leftOut}
+	}
+	idx := a.index
 	dir := filepath.Join(o.OutDir, spec.Name)
 	if err := writeLayout(dir, idx, spec.Name+":"+o.Tag); err != nil {
 		return Result{}, err
@@ -172,7 +185,7 @@ func (o *Options) buildOne(ctx context.Context, spec Spec, base string) (Result,
 	if err != nil {
 		return Result{}, err
 	}
-	r := Result{Spec: spec, Layout: dir, Digest: digest, Compressed: sizes}
+	r := Result{Spec: spec, Layout: dir, Digest: digest, Compressed: a.sizes, LeftOut: a.leftOut}
 	o.Log("%s: %s (%s)", spec.Name, digest, dir)
 	if o.Registry != "" {
 		ref, err := push(ctx, idx, o.Registry+"/"+spec.Name+":"+o.Tag, o.Remote)
@@ -183,4 +196,16 @@ func (o *Options) buildOne(ctx context.Context, spec Spec, base string) (Result,
 		o.Log("%s: pushed %s", spec.Name, ref)
 	}
 	return r, nil
+}
+
+// errNoPlatform says the base had none of the platforms asked for.
+type errNoPlatform struct{ leftOut map[string]string }
+
+func (e errNoPlatform) Error() string {
+	var why []string
+	for p, r := range e.leftOut {
+		why = append(why, p+": "+r)
+	}
+	sort.Strings(why)
+	return "its base has none of the platforms (" + strings.Join(why, "; ") + "): set CLONEREFS_BASE (make images) to an image with git for them, e.g. Prow's gcr.io/k8s-prow/git:v20240729-4f255edb07, or oci:DIR for a local OCI layout"
 }

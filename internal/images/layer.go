@@ -19,11 +19,14 @@ import (
 	"golang.org/x/crypto/x509roots/fallback/bundle"
 )
 
-// file is one entry of a layer; a path ending in "/" is a directory.
+// file is one entry of a layer; a path ending in "/" is a directory, one with a symlink is a
+// symbolic link to it, and one with a hardlink is the same file as that earlier path.
 type file struct {
-	path string
-	mode int64
-	data []byte
+	path     string
+	mode     int64
+	data     []byte
+	symlink  string
+	hardlink string
 }
 
 // tarLayer is a gzip-compressed OCI layer of files, sorted by path, each owned by root and dated
@@ -34,9 +37,14 @@ func tarLayer(files []file, created time.Time) (v1.Layer, error) {
 	tw := tar.NewWriter(&buf)
 	for _, f := range entries {
 		hdr := &tar.Header{Name: f.path, Mode: f.mode, ModTime: created, Format: tar.FormatPAX, Uname: "root", Gname: "root"}
-		if strings.HasSuffix(f.path, "/") {
+		switch {
+		case strings.HasSuffix(f.path, "/"):
 			hdr.Typeflag = tar.TypeDir
-		} else {
+		case f.symlink != "":
+			hdr.Typeflag, hdr.Linkname = tar.TypeSymlink, f.symlink
+		case f.hardlink != "":
+			hdr.Typeflag, hdr.Linkname = tar.TypeLink, f.hardlink
+		default:
 			hdr.Typeflag = tar.TypeReg
 			hdr.Size = int64(len(f.data))
 		}

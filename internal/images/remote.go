@@ -35,6 +35,8 @@ func resolveBase(ctx context.Context, base string, p v1.Platform, created time.T
 	switch {
 	case base == "":
 		return builtinBase(created)
+	case base == HostGitBase:
+		return hostGitBase("/", p, created)
 	case strings.HasPrefix(base, layoutPrefix):
 		idx, err := layout.ImageIndexFromPath(strings.TrimPrefix(base, layoutPrefix))
 		if err != nil {

@@ -59,6 +59,10 @@ type Options struct {
 	// OnlyProwPods caches only the Pods labelled created-by-prow (Plank, Sinker): a busy build
 	// cluster has many others.
 	OnlyProwPods bool
+	// PodNamespace, when set, splits the cache by kind: ProwJobs only in the other Namespaces
+	// (prowjob_namespace), Pods only in PodNamespace. Plank then needs no list or watch of ProwJobs
+	// where Pods run, nor of Pods where ProwJobs live.
+	PodNamespace string
 	// StripManagedFields drops managedFields from cached objects: Deck holds every ProwJob and
 	// never shows them.
 	StripManagedFields bool
@@ -131,15 +135,7 @@ func NewForConfig(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if electNS == "" && len(o.Namespaces) > 0 {
 		electNS = o.Namespaces[0]
 	}
-	cacheOpts := cache.Options{DefaultNamespaces: ns, ByObject: o.ByObject}
-	if o.OnlyProwPods {
-		byObject := map[client.Object]cache.ByObject{}
-		for k, v := range o.ByObject {
-			byObject[k] = v
-		}
-		byObject[&corev1.Pod{}] = cache.ByObject{Label: labels.SelectorFromSet(labels.Set{prowv1.CreatedByProw: "true"})}
-		cacheOpts.ByObject = byObject
-	}
+	cacheOpts := cache.Options{DefaultNamespaces: ns, ByObject: o.byObject()}
 	if o.StripManagedFields {
 		cacheOpts.DefaultTransform = cache.TransformStripManagedFields()
 	}
@@ -162,6 +158,36 @@ func NewForConfig(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		return nil, err
 	}
 	return mgr, nil
+}
+
+// byObject is ByObject with the Pod and ProwJob narrowing OnlyProwPods and PodNamespace ask for.
+func (o Options) byObject() map[client.Object]cache.ByObject {
+	if !o.OnlyProwPods && o.PodNamespace == "" {
+		return o.ByObject
+	}
+	byObject := map[client.Object]cache.ByObject{}
+	for k, v := range o.ByObject {
+		byObject[k] = v
+	}
+	var pods cache.ByObject
+	if o.OnlyProwPods {
+		pods.Label = labels.SelectorFromSet(labels.Set{prowv1.CreatedByProw: "true"})
+	}
+	if o.PodNamespace != "" {
+		pods.Namespaces = map[string]cache.Config{o.PodNamespace: {}}
+		jobs := map[string]cache.Config{}
+		for _, n := range o.Namespaces {
+			if n != o.PodNamespace {
+				jobs[n] = cache.Config{}
+			}
+		}
+		if len(jobs) == 0 {
+			jobs[o.PodNamespace] = cache.Config{}
+		}
+		byObject[&prowv1.ProwJob{}] = cache.ByObject{Namespaces: jobs}
+	}
+	byObject[&corev1.Pod{}] = pods
+	return byObject
 }
 
 func orDefault(s, def string) string {

@@ -2,17 +2,14 @@ package plank
 
 // Plank's permissions, generated into config/rbac/plank by `make generate`. The namespaces are
 // deploy/'s defaults (ProwJobs in prow, Pods in test-pods); deploy/ renames them for other ones.
-// ProwJobs: read through the cache, status written (state, pod name, build ID, URL).
+// ProwJobs: read through the cache, status written (state, pod name, build ID, URL). The cache is
+// split by kind (manager.Options.PodNamespace): ProwJobs are watched only in prow, Pods only in
+// test-pods.
 // +kubebuilder:rbac:groups=prow.k8s.io,namespace=prow,resources=prowjobs,verbs=get;list;watch
 // +kubebuilder:rbac:groups=prow.k8s.io,namespace=prow,resources=prowjobs/status,verbs=get;update;patch
 // The build clusters the admission policy accepts (PublishBuildClusters).
 // +kubebuilder:rbac:groups="",namespace=prow,resources=configmaps,verbs=create
 // +kubebuilder:rbac:groups="",namespace=prow,resources=configmaps,verbs=update,resourceNames=prowl-build-clusters
-// The manager's cache covers prowjob_namespace and pod_namespace for every type it reads, so it
-// lists and watches ProwJobs in the pod namespace and Pods in the ProwJobs' namespace too (both
-// empty there); a cache split by type (cache.ByObject namespaces) would drop these two rules.
-// +kubebuilder:rbac:groups=prow.k8s.io,namespace=test-pods,resources=prowjobs,verbs=get;list;watch
-// +kubebuilder:rbac:groups="",namespace=prow,resources=pods,verbs=get;list;watch
 // Pods in the pod namespace of every build cluster: created, followed, deleted.
 // +kubebuilder:rbac:groups="",namespace=test-pods,resources=pods,verbs=get;list;watch;create;delete
 // Leader election (a Lease in the namespace the component runs in) and Events.

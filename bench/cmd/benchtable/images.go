@@ -27,12 +27,14 @@ func imageBuild(root string, runs int) (bench.Result, error) {
 		return bench.Result{}, err
 	}
 	sizes, sum, text := benchimages.Sizes(results)
-	notes := fmt.Sprintf("linux/amd64 compressed: %s; sum %.1f MB for %d images (Prow ships about 40 images); both platforms built", text, float64(sum)/1e6, len(results))
+	notes := fmt.Sprintf("linux/amd64 compressed: %s; sum %.1f MB for %d images (Prow ships about 40 images); both platforms built (clonerefs: see below)", text, float64(sum)/1e6, len(results))
 	for _, s := range skipped {
 		notes += "; skipped " + s.Spec.Name + " (set CLONEREFS_BASE)"
 	}
 	if os.Getenv("CLONEREFS_BASE") != "" {
 		notes += "; clonerefs on " + os.Getenv("CLONEREFS_BASE")
+	} else {
+		notes += "; clonerefs on this machine's git (the default base), for its platform only"
 	}
 	return bench.Result{
 		Name:     "images: build prowl and the pod utilities (OCI, amd64+arm64) vs the same go builds alone",
