@@ -29,7 +29,6 @@ func TestUpDeckShowsEchoTestLive(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("skipping: the local node runs containers in mount namespaces, which needs root")
 	}
-	browser := browsertest.New(t, 1440, 900, 4*time.Minute)
 	dataDir := t.TempDir()
 	seed, err := os.ReadFile(testutil.Seed("periodic-config.yaml"))
 	if err != nil {
@@ -40,6 +39,8 @@ func TestUpDeckShowsEchoTestLive(t *testing.T) {
 	c := up.client(t, filepath.Join(dataDir, "kubeconfig"))
 	deckURL := waitOutput(t, up, regexp.MustCompile(`deck: (http://\S+)`))
 	first := waitEchoTest(t, c, up, "")
+	// Started now, so that its timeout counts the browser's steps, not prowl up's start.
+	browser := browsertest.New(t, 1440, 900, 3*time.Minute)
 	do := func(steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(browser, steps...); err != nil {
