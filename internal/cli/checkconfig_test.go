@@ -138,3 +138,20 @@ func TestCheckConfigPluginConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckConfigRerunAuthExclusive: checkconfig reports a config that sets both
+// deck.rerun_auth_configs and deck.default_rerun_auth_configs, as Prow's does, naming the file,
+// line and field.
+func TestCheckConfigRerunAuthExclusive(t *testing.T) {
+	t.Parallel()
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	text := "deck:\n  rerun_auth_configs:\n    '*': {github_users: [alice]}\n  default_rerun_auth_configs:\n  - repo: org/repo\n    rerun_auth_configs: {allow_anyone: true}\n"
+	if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := run("checkconfig", "--config-path", cfg)
+	want := "error: " + cfg + ":4: deck.default_rerun_auth_configs: deck.rerun_auth_configs and deck.default_rerun_auth_configs are mutually exclusive"
+	if code != 1 || stdout != "" || !strings.HasPrefix(stderr, want) {
+		t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant it to start %q", code, stdout, stderr, want)
+	}
+}

@@ -38,8 +38,8 @@ func (c *ProwConfig) DeckConfig() (*Deck, error) {
 			return nil, fmt.Errorf("deck: %w", err)
 		}
 	}
-	if len(d.RerunAuthConfigs) > 0 && len(d.DefaultRerunAuthConfigs) > 0 {
-		return nil, fmt.Errorf("deck: rerun_auth_configs and default_rerun_auth_configs are mutually exclusive; move the entries of rerun_auth_configs into default_rerun_auth_configs (repo: KEY)")
+	if p := d.rerunAuthExclusive(); p != nil {
+		return nil, p
 	}
 	keys := make([]string, 0, len(d.RerunAuthConfigs))
 	for k := range d.RerunAuthConfigs {
@@ -67,6 +67,18 @@ func (c *ProwConfig) DeckConfig() (*Deck, error) {
 	return d, nil
 }
 
+// rerunAuthExclusive is Prow's rule (its config loading refuses the config, and so does
+// checkconfig): rerun_auth_configs and default_rerun_auth_configs may not both be set, where set
+// means at least one entry, as Prow counts them. Nil when the rule holds.
+func (d *Deck) rerunAuthExclusive() *Problem {
+	if len(d.RerunAuthConfigs) == 0 || len(d.DefaultRerunAuthConfigs) == 0 {
+		return nil
+	}
+	return &Problem{Field: "deck.default_rerun_auth_configs", Msg: "deck.rerun_auth_configs and deck.default_rerun_auth_configs are mutually exclusive, please use one " +
+		"or the other: move each rerun_auth_configs entry KEY into default_rerun_auth_configs as `- repo: KEY` with its rule under `rerun_auth_configs:`, " +
+		"and remove rerun_auth_configs"}
+}
+
 // RerunAuthConfig is the config-level rule for a job: the last default_rerun_auth_configs entry
 // that matches its repo (refs, else extra_refs[0]) and cluster; nil when none does.
 func (d *Deck) RerunAuthConfig(spec *prowv1.ProwJobSpec) *prowv1.RerunAuthConfig {
@@ -83,4 +95,22 @@ func (d *Deck) RerunAuthConfig(spec *prowv1.ProwJobSpec) *prowv1.RerunAuthConfig
 		}
 	}
 	return out
+}
+
+// validateDeck checks the deck section's rules that Prow's config loading checks: the section
+// decodes, and rerun_auth_configs and default_rerun_auth_configs are not both set. Deck's own
+// stricter rules stay with Deck (DeckConfig), so a config Prow loads still loads.
+func (l *loader) validateDeck(c *Config) {
+	if len(c.Deck) == 0 {
+		return
+	}
+	d := &Deck{}
+	if err := yaml.Unmarshal(c.Deck, d); err != nil {
+		l.fail(&Problem{File: l.opts.ConfigPath, Field: "deck", Msg: err.Error()})
+		return
+	}
+	if p := d.rerunAuthExclusive(); p != nil {
+		p.File = l.opts.ConfigPath
+		l.fail(p)
+	}
 }

@@ -142,6 +142,7 @@ func (l *loader) validateProwConfig(c *Config) {
 	if c.Plank.MaxConcurrency < 0 {
 		l.fail(&Problem{File: file, Field: "plank.max_concurrency", Msg: "must be 0 (no limit) or more"})
 	}
+	l.validateDeck(c)
 	for i, e := range c.Plank.DefaultDecorationConfigEntries {
 		if e.Config == nil {
 			l.stricter(&Problem{File: file, Field: fmt.Sprintf("plank.default_decoration_config_entries[%d].config", i), Msg: "is missing, so the entry does nothing; give it a config or remove it" + stricterNote})

@@ -108,6 +108,10 @@ func Start(ctx context.Context, o Options) (*ControlPlane, error) {
 	return cp, nil
 }
 
+// EtcdURL is etcd's client URL (loopback, no TLS): benchmarks fill etcd through it when the
+// API server's admission would take longer than the measurement.
+func (cp *ControlPlane) EtcdURL() string { return cp.env.ControlPlane.Etcd.URL.String() }
+
 // WriteKubeconfig writes an admin kubeconfig into dir and returns its path.
 func (cp *ControlPlane) WriteKubeconfig(dir string) (string, error) {
 	user, err := cp.env.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)

@@ -25,6 +25,8 @@ type row struct {
 	authors []string
 	start   time.Time
 	end     time.Time // zero until complete
+	// cells is the row's job-only cells as HTML, rendered when first shown.
+	cells atomic.Pointer[renderedCells]
 }
 
 func newRow(pj *prowv1.ProwJob) *row {
@@ -66,16 +68,48 @@ type change struct {
 // costs the rows it shows (and a cheap scan of compact rows for filters and counts), never a list
 // and sort of the whole cache.
 type index struct {
-	mu     sync.RWMutex
-	byName map[string]*row
-	sorted []*row
+	mu      sync.RWMutex
+	byName  map[string]*row
+	sorted  []*row
+	tallies tallies
+	// filling is set while the informer delivers its initial list: rows are only collected, and
+	// settle sorts them and counts them once, instead of one sorted insert per row.
+	filling bool
 
 	subMu sync.Mutex
 	subs  map[*subscriber]struct{}
 }
 
 func newIndex() *index {
-	return &index{byName: map[string]*row{}, subs: map[*subscriber]struct{}{}}
+	return &index{byName: map[string]*row{}, tallies: newTallies(), subs: map[*subscriber]struct{}{}}
+}
+
+// beginFill makes the index collect rows without ordering or counting them, until settle.
+func (ix *index) beginFill() {
+	ix.mu.Lock()
+	ix.filling = true
+	ix.mu.Unlock()
+}
+
+// settle orders and counts the rows collected since beginFill; from then on every event keeps
+// the order and the tallies current.
+func (ix *index) settle() {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if !ix.filling {
+		return
+	}
+	ix.filling = false
+	ix.sorted = make([]*row, 0, len(ix.byName))
+	ix.tallies = newTallies()
+	for _, r := range ix.byName {
+		ix.sorted = append(ix.sorted, r)
+		ix.tallies.add(r, 1)
+	}
+	sort.Slice(ix.sorted, func(i, j int) bool {
+		a, b := ix.sorted[i], ix.sorted[j]
+		return before(a.start, a.name, b.start, b.name)
+	})
 }
 
 // position is where a row with this key is, or would go.
@@ -90,9 +124,16 @@ func (ix *index) upsert(pj *prowv1.ProwJob) {
 	r := newRow(pj)
 	ix.mu.Lock()
 	prev := ix.byName[r.name]
+	if ix.filling {
+		ix.byName[r.name] = r
+		ix.mu.Unlock()
+		return
+	}
+	ix.tallies.add(r, 1)
 	if old := prev; old != nil {
 		i := ix.position(old.start, old.name)
 		if old.start.Equal(r.start) && i < len(ix.sorted) && ix.sorted[i] == old {
+			ix.tallies.add(old, -1)
 			ix.sorted[i] = r
 			ix.byName[r.name] = r
 			ix.mu.Unlock()
@@ -111,11 +152,15 @@ func (ix *index) upsert(pj *prowv1.ProwJob) {
 }
 
 func (ix *index) removeLocked(old *row) {
+	delete(ix.byName, old.name)
+	if ix.filling {
+		return
+	}
+	ix.tallies.add(old, -1)
 	i := ix.position(old.start, old.name)
 	if i < len(ix.sorted) && ix.sorted[i] == old {
 		ix.sorted = append(ix.sorted[:i], ix.sorted[i+1:]...)
 	}
-	delete(ix.byName, old.name)
 }
 
 func (ix *index) remove(name string) {
@@ -124,8 +169,9 @@ func (ix *index) remove(name string) {
 	if ok {
 		ix.removeLocked(old)
 	}
+	filling := ix.filling
 	ix.mu.Unlock()
-	if ok {
+	if ok && !filling {
 		ix.publish(change{row: old, old: old, removed: true})
 	}
 }
@@ -158,6 +204,23 @@ func (ix *index) each(after *cursor, f func(*row) bool) {
 			return
 		}
 	}
+}
+
+// summary counts the rows that f selects by state, and their success rates, at now: from the
+// tallies where they can answer f, else by scanning the compact rows.
+func (ix *index) summary(f filter, now time.Time) counts {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if tallied(f) {
+		return ix.tallies.summarize(f, now)
+	}
+	c := counts{states: map[prowv1.ProwJobState]int{}, windowsAt: now}
+	for _, r := range ix.sorted {
+		if f.matches(r) {
+			c.count(r)
+		}
+	}
+	return c
 }
 
 // subscriber receives changes. One that falls more than its buffer behind misses changes and

@@ -17,17 +17,32 @@ const (
 	maxPageSize     = 500
 )
 
-// rowView is one row of the job list as the template shows it.
+// rowView is one row of the job list as the template shows it: the cells that change only with
+// the job, rendered once per version of it (cellsView), and those that change with the time and
+// the viewer.
 type rowView struct {
-	ID, Name, Job, BuildID, State, Type string
-	Repo, RepoLink                      string
-	Pull                                int
-	PullLink, PullTitle                 string
-	Author, AuthorLink                  string
-	Started, StartedExact, Duration     string
-	RunURL                              string
-	StartMillis                         int64
-	Actions                             template.HTML
+	ID, State                       string
+	StartMillis                     int64
+	Cells                           template.HTML
+	Started, StartedExact, Duration string
+	Actions                         template.HTML
+}
+
+// cellsView is the cells of a row that depend only on the job: state, job, build, repository,
+// pull request.
+type cellsView struct {
+	Job, BuildID, State, Type string
+	Repo, RepoLink            string
+	Pull                      int
+	PullLink, PullTitle       string
+	Author, AuthorLink        string
+	RunURL                    string
+}
+
+// renderedCells is a row's cells as HTML, for one GitHub link base.
+type renderedCells struct {
+	link string
+	html template.HTML
 }
 
 // rateView is the success rate of finished jobs over a window.
@@ -133,42 +148,19 @@ func withCursor(f filter, c cursor, size int) string {
 	return q.Encode()
 }
 
-// summary counts the filter's jobs by state and its success rate (success out of success, failure
-// and error) over jobs finished in the last 3, 12 and 48 hours.
+// summary is the counts by state of the filter's jobs and its success rate (success out of
+// success, failure and error) over jobs finished in the last 3, 12 and 48 hours.
 func (s *Server) summary(f filter, now time.Time) ([]countView, int, []rateView) {
-	counts := map[prowv1.ProwJobState]int{}
-	windows := []time.Duration{3 * time.Hour, 12 * time.Hour, 48 * time.Hour}
-	var ok, done [3]int
-	total := 0
-	s.index.each(nil, func(rw *row) bool {
-		if !f.matches(rw) {
-			return true
-		}
-		total++
-		counts[rw.state]++
-		if rw.end.IsZero() || (rw.state != prowv1.SuccessState && rw.state != prowv1.FailureState && rw.state != prowv1.ErrorState) {
-			return true
-		}
-		age := now.Sub(rw.end)
-		for i, win := range windows {
-			if age <= win {
-				done[i]++
-				if rw.state == prowv1.SuccessState {
-					ok[i]++
-				}
-			}
-		}
-		return true
-	})
-	var cv []countView
+	c := s.index.summary(f, now)
+	cv := make([]countView, 0, len(jobStates))
 	for _, st := range jobStates {
-		cv = append(cv, countView{State: st, N: counts[prowv1.ProwJobState(st)]})
+		cv = append(cv, countView{State: st, N: c.states[prowv1.ProwJobState(st)]})
 	}
-	var rv []rateView
-	for i, win := range windows {
-		r := rateView{Window: fmt.Sprintf("%dh", int(win.Hours())), Done: done[i], Class: "rate-none"}
-		if done[i] > 0 {
-			r.Percent = ok[i] * 100 / done[i]
+	rv := make([]rateView, 0, len(rateWindows))
+	for i, win := range rateWindows {
+		r := rateView{Window: fmt.Sprintf("%dh", int(win.Hours())), Done: c.done[i], Class: "rate-none"}
+		if c.done[i] > 0 {
+			r.Percent = c.ok[i] * 100 / c.done[i]
 			switch {
 			case r.Percent >= 90:
 				r.Class = "rate-good"
@@ -180,15 +172,38 @@ func (s *Server) summary(f filter, now time.Time) ([]countView, int, []rateView)
 		}
 		rv = append(rv, r)
 	}
-	return cv, total, rv
+	return cv, c.total, rv
 }
 
 // rowView is the template's view of one row.
 func (s *Server) rowView(r *http.Request, rw *row, now time.Time) rowView {
 	pj := rw.pj
+	v := rowView{ID: "pj-" + pj.Name, State: string(pj.Status.State), Cells: s.cells(rw), Actions: s.Actions(r, pj)}
+	if v.State == "" {
+		v.State = string(prowv1.TriggeredState)
+	}
+	if !rw.start.IsZero() {
+		v.Started = relative(now.Sub(rw.start)) + " ago"
+		v.StartedExact = rw.start.UTC().Format(time.RFC3339)
+		v.StartMillis = rw.start.UnixMilli()
+		end := now
+		if !rw.end.IsZero() {
+			end = rw.end
+		}
+		v.Duration = duration(end.Sub(rw.start))
+	}
+	return v
+}
+
+// cells renders the row's job-only cells once per version of the job (a row is replaced, never
+// changed, on each informer event) and GitHub link base: escaping them is most of a page's cost.
+func (s *Server) cells(rw *row) template.HTML {
 	link := s.githubLink()
-	v := rowView{ID: "pj-" + pj.Name, Name: pj.Name, Job: pj.Spec.Job, BuildID: pj.Status.BuildID, State: string(pj.Status.State),
-		Type: string(pj.Spec.Type), RunURL: runURL(pj), Actions: s.Actions(r, pj)}
+	if c := rw.cells.Load(); c != nil && c.link == link {
+		return c.html
+	}
+	pj := rw.pj
+	v := cellsView{Job: pj.Spec.Job, BuildID: pj.Status.BuildID, State: string(pj.Status.State), Type: string(pj.Spec.Type), RunURL: runURL(pj)}
 	if v.State == "" {
 		v.State = string(prowv1.TriggeredState)
 	}
@@ -208,17 +223,12 @@ func (s *Server) rowView(r *http.Request, rw *row, now time.Time) rowView {
 			v.AuthorLink = link + "/" + p.Author
 		}
 	}
-	if !rw.start.IsZero() {
-		v.Started = relative(now.Sub(rw.start)) + " ago"
-		v.StartedExact = rw.start.UTC().Format(time.RFC3339)
-		v.StartMillis = rw.start.UnixMilli()
-		end := now
-		if !rw.end.IsZero() {
-			end = rw.end
-		}
-		v.Duration = duration(end.Sub(rw.start))
+	html, err := render("cells", v)
+	if err != nil {
+		return template.HTML("<td colspan=\"5\">" + template.HTMLEscapeString(err.Error()) + "</td>") // #nosec G203 -- escaped
 	}
-	return v
+	rw.cells.Store(&renderedCells{link: link, html: html})
+	return html
 }
 
 func (s *Server) githubLink() string {

@@ -139,6 +139,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("deck: ProwJob informer: %w", err)
 	}
+	s.index.beginFill()
 	reg, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { s.observe(obj) },
 		UpdateFunc: func(_, obj any) { s.observe(obj) },
@@ -154,6 +155,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := waitSynced(ctx, reg); err != nil {
 		return err
 	}
+	s.index.settle()
 	close(s.synced)
 	ln := s.o.Listener
 	if ln == nil {
@@ -183,6 +185,9 @@ func waitSynced(ctx context.Context, reg toolscache.ResourceEventHandlerRegistra
 	}
 	return nil
 }
+
+// Len is how many ProwJobs Deck lists (hidden ones only with ShowHidden).
+func (s *Server) Len() int { return s.index.len() }
 
 // Synced is closed once the index holds the whole cache.
 func (s *Server) Synced() <-chan struct{} { return s.synced }

@@ -66,6 +66,9 @@ func StartEnv() (*Env, error) {
 // Kubeconfig writes an admin kubeconfig for the control plane into dir and returns its path.
 func (e *Env) Kubeconfig(dir string) (string, error) { return e.cp.WriteKubeconfig(dir) }
 
+// EtcdURL is the control plane's etcd client URL.
+func (e *Env) EtcdURL() string { return e.cp.EtcdURL() }
+
 // Stop stops the control plane.
 func (e *Env) Stop() error { return e.cp.Stop() }
 

@@ -122,6 +122,17 @@ func TestUpWebhookPresubmit(t *testing.T) {
 	if len(states) < 2 || states[0] != "pending" || states[len(states)-1] != "success" {
 		t.Errorf("statuses %v, want pending ... success", states)
 	}
+	// The pull request's status links to the run: its target_url is the job's status.url, which
+	// points at the Deck prowl up printed.
+	var link string
+	for _, s := range gh.Statuses("org/repo") {
+		if s.Context == "pull-check" && s.SHA == head && s.State == "success" {
+			link = s.TargetURL
+		}
+	}
+	if link == "" || link != pj.Status.URL {
+		t.Errorf("the success status links to %q, want the job's status.url %q", link, pj.Status.URL)
+	}
 	if code := up.stop(t); code != 0 {
 		t.Errorf("prowl up exited %d after Ctrl-C:\n%s", code, up.out.String())
 	}
