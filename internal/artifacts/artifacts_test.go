@@ -75,23 +75,34 @@ func (h *harness) Next() string { return strconv.FormatInt(h.ids.Add(1), 10) }
 func (h *harness) start(replicas int) {
 	h.t.Helper()
 	cfg := seedconfig.Load(h.t, h.ns, "", "")
-	for i := 0; i < replicas; i++ {
-		ctx, cancel := context.WithCancel(context.Background())
-		h.t.Cleanup(cancel)
-		skip := true
-		mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-			Scheme: env.Scheme, Cache: cache.Options{DefaultNamespaces: map[string]cache.Config{h.ns: {}}},
-			Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
-			Controller: config.Controller{SkipNameValidation: &skip},
-		})
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		if _, err := Setup(mgr, Options{Config: func() *prowlconfig.Config { return cfg }, Clock: h.clock, Storage: h.store, BuildIDs: h, Workers: 4}); err != nil {
-			h.t.Fatal(err)
-		}
-		go func() { _ = mgr.Start(ctx) }()
+	for range replicas {
+		h.manager(cfg, nil)
 	}
+}
+
+// manager runs a manager with the completer, and whatever more extra sets up in it (Plank).
+func (h *harness) manager(cfg *prowlconfig.Config, extra func(context.Context, ctrl.Manager) error) {
+	h.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	h.t.Cleanup(cancel)
+	skip := true
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+		Scheme: env.Scheme, Cache: cache.Options{DefaultNamespaces: map[string]cache.Config{h.ns: {}}},
+		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
+		Controller: config.Controller{SkipNameValidation: &skip},
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if _, err := Setup(mgr, Options{Config: func() *prowlconfig.Config { return cfg }, Clock: h.clock, Storage: h.store, BuildIDs: h, Workers: 4}); err != nil {
+		h.t.Fatal(err)
+	}
+	if extra != nil {
+		if err := extra(ctx, mgr); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	go func() { _ = mgr.Start(ctx) }()
 }
 
 // bucket opens a bucket as the test's reader.
