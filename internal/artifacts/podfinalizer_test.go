@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,10 +21,11 @@ import (
 	"github.com/prowl-ci/prowl/internal/testutil/seedconfig"
 )
 
-// running starts a manager with Plank and the completer, creates a run of a periodic whose
-// artifacts go to a file bucket, and waits until Plank has created its Pod and the Pod holds
-// the pod-info finalizer. It returns the bucket and the ProwJob.
-func (h *harness) running(job string) (string, *prowv1.ProwJob) {
+// running starts Plank, and the completer in a manager of its own, creates a run of a periodic
+// whose artifacts go to a file bucket, and waits until Plank has created its Pod and the Pod
+// holds the pod-info finalizer. It returns the bucket, the ProwJob, the config and a function
+// that stops the completer.
+func (h *harness) running(job string) (string, *prowv1.ProwJob, *prowlconfig.Config, func()) {
 	h.t.Helper()
 	bucket := "file://" + h.t.TempDir()
 	cfg := seedconfig.Load(h.t, h.ns, "", `periodics:
@@ -34,16 +36,32 @@ func (h *harness) running(job string) (string, *prowv1.ProwJob) {
   spec: {containers: [{image: alpine, command: ["true"]}]}
 `)
 	get := func() *prowlconfig.Config { return cfg }
-	h.manager(cfg, func(ctx context.Context, mgr ctrl.Manager) error {
+	h.manager(cfg, false, func(ctx context.Context, mgr ctrl.Manager) error {
 		_, err := plank.Setup(ctx, mgr, plank.Options{Config: get, Clock: h.clock, BuildIDs: h, Workers: 2})
 		return err
 	})
+	stop := h.manager(cfg, true, nil)
 	pj := jobs.NewBuilder(cfg).Periodic(&cfg.Periodics[0])
 	if err := jobs.Create(context.Background(), env.Client, pj); err != nil {
 		h.t.Fatal(err)
 	}
 	h.waitPod(pj.Name, func(pod *corev1.Pod) bool { return slices.Contains(pod.Finalizers, prowv1.PodInfoFinalizer) })
-	return bucket, pj
+	return bucket, pj, cfg, stop
+}
+
+// setPod changes the Pod's status, as a kubelet does, retrying on a conflict.
+func (h *harness) setPod(pod *corev1.Pod, change func(*corev1.Pod)) {
+	h.t.Helper()
+	err := wait.PollUntilContextTimeout(context.Background(), 20*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(pod), pod); err != nil {
+			return false, err
+		}
+		change(pod)
+		return env.Client.Status().Update(ctx, pod) == nil, nil
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
 }
 
 // waitPod waits until the Pod exists and ok holds for it, and returns it.
@@ -89,21 +107,24 @@ func (h *harness) update(name string, change func(*prowv1.ProwJob)) {
 }
 
 // TestPodInfoOfAPodDeletedAtOnce: a user aborts a running job; Plank stores the end and deletes
-// the Pod at once. The finalizer keeps the Pod until podinfo.json holds it, then lets it go.
+// the Pod at once. With the completer down meanwhile (so that it cannot read the Pod before the
+// delete), the finalizer keeps the Pod; the completer, started again, writes podinfo.json with
+// it and lets it go.
 func TestPodInfoOfAPodDeletedAtOnce(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	bucket, pj := h.running("aborted-at-once")
+	bucket, pj, cfg, stop := h.running("aborted-at-once")
+	stop()
 	h.update(pj.Name, func(pj *prowv1.ProwJob) {
 		pj.Status.State, pj.Status.Description = prowv1.AbortedState, "Aborted by a user."
 	})
 	// Plank deletes the Pod; the kubelet stops its containers (envtest has none: the test does).
 	pod := h.waitPod(pj.Name, func(pod *corev1.Pod) bool { return pod.DeletionTimestamp != nil })
-	pod.Status.Phase = corev1.PodFailed
-	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "test", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 143, Reason: "Error"}}}}
-	if err := env.Client.Status().Update(context.Background(), pod); err != nil {
-		t.Fatal(err)
-	}
+	h.setPod(pod, func(pod *corev1.Pod) {
+		pod.Status.Phase = corev1.PodFailed
+		pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "test", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 143, Reason: "Error"}}}}
+	})
+	h.manager(cfg, true, nil)
 	done := h.waitDone(pj.Name)
 	h.waitPodGone(pod)
 	files := h.files(bucket, done)
@@ -114,7 +135,9 @@ func TestPodInfoOfAPodDeletedAtOnce(t *testing.T) {
 	if info.Pod == nil || info.Pod.UID != pod.UID || info.Pod.DeletionTimestamp == nil || info.Pod.Status.Phase != corev1.PodFailed {
 		t.Errorf("podinfo.json does not hold the deleted Pod: %s", files[PodInfoFile])
 	}
-	checkFinished(t, files[FinishedFile], "ABORTED")
+	if !strings.Contains(files[FinishedFile], `"result": "ABORTED"`) {
+		t.Errorf("finished.json: %s", files[FinishedFile])
+	}
 }
 
 // TestRevivalIsNotHeldUp: a Pod deleted while its job runs is not needed (Plank recreates it
@@ -122,7 +145,7 @@ func TestPodInfoOfAPodDeletedAtOnce(t *testing.T) {
 func TestRevivalIsNotHeldUp(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	_, pj := h.running("revived")
+	_, pj, _, _ := h.running("revived")
 	first := h.waitPod(pj.Name, func(*corev1.Pod) bool { return true })
 	if err := env.Client.Delete(context.Background(), first); err != nil {
 		t.Fatal(err)
@@ -145,7 +168,7 @@ func TestRevivalIsNotHeldUp(t *testing.T) {
 func TestOrphanIsReleased(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	_, pj := h.running("orphaned")
+	_, pj, _, _ := h.running("orphaned")
 	if err := env.Client.Delete(context.Background(), pj); err != nil {
 		t.Fatal(err)
 	}
