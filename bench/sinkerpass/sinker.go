@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -44,7 +45,7 @@ var (
 
 const (
 	namespace  = "bench"
-	createPool = 12
+	createPool = 48 // requests in flight while filling: the API server, not the client, sets the pace
 )
 
 // Scale divides the sizes by div.
@@ -120,12 +121,12 @@ func (s *Setup) startCache(ctx context.Context) error {
 
 // waitCached waits until the cache holds pjs ProwJobs and pods Pods.
 func (s *Setup) waitCached(ctx context.Context, pjs, pods int) error {
-	for range 600 {
+	for range 3000 { // 10 minutes: the first sync of 70,000 objects on a loaded machine is slow
 		var r sinker.Result
 		if _, err := s.s.Plan(ctx, &r); err == nil && r.ProwJobs == pjs && r.Pods == pods {
 			return nil
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond)
 	}
 	return fmt.Errorf("the cache did not reach %d ProwJobs and %d Pods", pjs, pods)
 }
@@ -166,16 +167,7 @@ func (s *Setup) fill(ctx context.Context, from, to int, all bool) error {
 		g.Go(func() error {
 			pj, st, pod := s.prowJob(i)
 			if all || i < DueJobs {
-				if err := retry(func() error { return client.IgnoreAlreadyExists(s.env.Client.Create(ctx, pj)) }); err != nil {
-					return err
-				}
-				if err := retry(func() error {
-					if err := s.env.Client.Get(ctx, client.ObjectKeyFromObject(pj), pj); err != nil {
-						return err
-					}
-					pj.Status = st
-					return s.env.Client.Status().Update(ctx, pj)
-				}); err != nil {
+				if err := s.createProwJob(ctx, pj, st); err != nil {
 					return err
 				}
 			}
@@ -186,6 +178,34 @@ func (s *Setup) fill(ctx context.Context, from, to int, all bool) error {
 		})
 	}
 	return g.Wait()
+}
+
+// createProwJob creates pj and sets its status: two requests, the status written from the
+// object the create returned (the status is a subresource, so a create cannot set it). Only a
+// retried create (one that may have gone through) reads the object back first.
+func (s *Setup) createProwJob(ctx context.Context, pj *prowv1.ProwJob, st prowv1.ProwJobStatus) error {
+	fresh := true
+	if err := retry(func() error {
+		err := s.env.Client.Create(ctx, pj)
+		if apierrors.IsAlreadyExists(err) {
+			fresh = false
+			return nil
+		}
+		return err
+	}); err != nil {
+		return err
+	}
+	return retry(func() error {
+		if !fresh {
+			if err := s.env.Client.Get(ctx, client.ObjectKeyFromObject(pj), pj); err != nil {
+				return err
+			}
+		}
+		pj.Status = st
+		err := s.env.Client.Status().Update(ctx, pj)
+		fresh = fresh && err == nil
+		return err
+	})
 }
 
 // retry retries f a few times: a loaded API server on a small machine times some writes out.

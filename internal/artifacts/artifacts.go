@@ -77,7 +77,9 @@ type Options struct {
 
 // Completer is the controller.
 type Completer struct {
-	Client   client.Client
+	Client client.Client
+	// Live reads ProwJobs from the API server, where the cache may lag.
+	Live     client.Reader
 	clusters map[string]cluster.Cluster
 	Options
 
@@ -90,7 +92,7 @@ func Setup(mgr ctrl.Manager, o Options) (*Completer, error) {
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
 	}
-	c := &Completer{Client: mgr.GetClient(), Options: o, buckets: map[string]*blob.Bucket{},
+	c := &Completer{Client: mgr.GetClient(), Live: mgr.GetAPIReader(), Options: o, buckets: map[string]*blob.Bucket{},
 		clusters: map[string]cluster.Cluster{prowv1.DefaultClusterAlias: mgr}}
 	for name, bc := range o.BuildClusters {
 		c.clusters[name] = bc
@@ -103,6 +105,9 @@ func Setup(mgr ctrl.Manager, o Options) (*Completer, error) {
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(o.Workers, 1)}).
 		Complete(c)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.setupPodKeepers(mgr); err != nil {
 		return nil, err
 	}
 	if err := mgr.Add(closer{c}); err != nil {
@@ -127,8 +132,9 @@ func (cl closer) Start(ctx context.Context) error {
 	return nil
 }
 
-// Reconcile completes one ProwJob's directory, then annotates it. It requeues while the job's
-// Pod is still terminating (within podGrace of the completion), so that the sidecar goes first.
+// Reconcile completes one ProwJob's directory, then annotates it (which has the pod keeper
+// release the Pod's finalizer). It requeues while the job's Pod is still terminating with
+// containers running (within podGrace of the completion), so that the sidecar goes first.
 func (c *Completer) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	pj := &prowv1.ProwJob{}
 	if err := c.Client.Get(ctx, req.NamespacedName, pj); err != nil {
@@ -149,7 +155,7 @@ func (c *Completer) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resul
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if pod != nil && pod.DeletionTimestamp != nil {
+	if pod != nil && pod.DeletionTimestamp != nil && !podDone(pod) {
 		if wait := pj.Status.CompletionTime.Add(podGrace).Sub(c.Clock.Now()); wait > 0 {
 			return ctrl.Result{RequeueAfter: min(wait, 5*time.Second)}, nil
 		}
@@ -188,6 +194,11 @@ func (c *Completer) giveBuildID(ctx context.Context, pj *prowv1.ProwJob) error {
 	return nil
 }
 
+// podDone says whether a Pod's containers have all stopped: its phase is final.
+func podDone(pod *corev1.Pod) bool {
+	return pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
+}
+
 // gcsConfig is where the job's artifacts go: its decoration config's, else the plank default
 // for its repository and cluster (Prow's guess for undecorated jobs).
 func (c *Completer) gcsConfig(pj *prowv1.ProwJob) *prowv1.GCSConfiguration {
@@ -213,11 +224,7 @@ func (c *Completer) pod(ctx context.Context, pj *prowv1.ProwJob) (*corev1.Pod, e
 	if pj.Spec.Agent != prowv1.KubernetesAgent || pj.Status.PodName == "" {
 		return nil, nil
 	}
-	name := pj.Spec.Cluster
-	if name == "" {
-		name = prowv1.DefaultClusterAlias
-	}
-	cl, ok := c.clusters[name]
+	cl, ok := c.clusters[clusterOf(pj)]
 	if !ok {
 		return nil, nil
 	}
@@ -322,12 +329,8 @@ type PodReport struct {
 
 // podInfo is the Pod with its Events, read from its build cluster's API server.
 func (c *Completer) podInfo(ctx context.Context, pj *prowv1.ProwJob, pod *corev1.Pod) (PodReport, error) {
-	name := pj.Spec.Cluster
-	if name == "" {
-		name = prowv1.DefaultClusterAlias
-	}
 	var list corev1.EventList
-	err := c.clusters[name].GetAPIReader().List(ctx, &list, client.InNamespace(pod.Namespace),
+	err := c.clusters[clusterOf(pj)].GetAPIReader().List(ctx, &list, client.InNamespace(pod.Namespace),
 		client.MatchingFields{"involvedObject.name": pod.Name, "involvedObject.uid": string(pod.UID)})
 	if err != nil {
 		return PodReport{}, fmt.Errorf("events of pod %s: %w", pod.Name, err)

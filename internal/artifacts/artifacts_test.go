@@ -75,23 +75,40 @@ func (h *harness) Next() string { return strconv.FormatInt(h.ids.Add(1), 10) }
 func (h *harness) start(replicas int) {
 	h.t.Helper()
 	cfg := seedconfig.Load(h.t, h.ns, "", "")
-	for i := 0; i < replicas; i++ {
-		ctx, cancel := context.WithCancel(context.Background())
-		h.t.Cleanup(cancel)
-		skip := true
-		mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-			Scheme: env.Scheme, Cache: cache.Options{DefaultNamespaces: map[string]cache.Config{h.ns: {}}},
-			Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
-			Controller: config.Controller{SkipNameValidation: &skip},
-		})
-		if err != nil {
-			h.t.Fatal(err)
-		}
+	for range replicas {
+		h.manager(cfg, true, nil)
+	}
+}
+
+// manager runs a manager with the completer (when completer is set) and whatever extra sets up
+// in it (Plank). It returns a function that stops the manager and waits until it has stopped.
+func (h *harness) manager(cfg *prowlconfig.Config, completer bool, extra func(context.Context, ctrl.Manager) error) (stop func()) {
+	h.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	stop = func() { cancel(); <-done }
+	h.t.Cleanup(cancel)
+	skip := true
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+		Scheme: env.Scheme, Cache: cache.Options{DefaultNamespaces: map[string]cache.Config{h.ns: {}}},
+		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
+		Controller: config.Controller{SkipNameValidation: &skip},
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if completer {
 		if _, err := Setup(mgr, Options{Config: func() *prowlconfig.Config { return cfg }, Clock: h.clock, Storage: h.store, BuildIDs: h, Workers: 4}); err != nil {
 			h.t.Fatal(err)
 		}
-		go func() { _ = mgr.Start(ctx) }()
 	}
+	if extra != nil {
+		if err := extra(ctx, mgr); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	go func() { _ = mgr.Start(ctx); close(done) }()
+	return stop
 }
 
 // bucket opens a bucket as the test's reader.
@@ -138,10 +155,7 @@ func (h *harness) create(j job, bucketName string) *prowv1.ProwJob {
 		if err := env.Client.Create(ctx, pod); err != nil {
 			h.t.Fatal(err)
 		}
-		pod.Status = status
-		if err := env.Client.Status().Update(ctx, pod); err != nil {
-			h.t.Fatal(err)
-		}
+		h.setPod(pod, func(p *corev1.Pod) { p.Status = status })
 		ev := &corev1.Event{ObjectMeta: metav1.ObjectMeta{Name: name + ".1", Namespace: h.ns},
 			InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: h.ns, Name: name, UID: pod.UID},
 			Reason:         "Testing", Message: "an event of the pod", Type: corev1.EventTypeNormal, Source: corev1.EventSource{Component: "test"}}

@@ -94,15 +94,21 @@ func Cause(ctx context.Context) string {
 	return why
 }
 
-// TriggerCause is why Trigger creates jobs for a GitHub event of type eventType.
-func TriggerCause(eventType, delivery string) string {
+// TriggerCause is why Trigger creates jobs for a GitHub event of type eventType: what happened
+// (a pull request's action, a pushed ref), who did it (the event's sender) and the delivery, so
+// that `kubectl describe` answers "who started this, and why".
+func TriggerCause(eventType, what, sender, delivery string) string {
+	by := ""
+	if sender != "" {
+		by = " by @" + sender
+	}
 	switch eventType {
 	case "pull_request":
-		return "a pull request event (delivery " + delivery + ")"
+		return fmt.Sprintf("pull request %s%s (delivery %s)", what, by, delivery)
 	case "issue_comment":
-		return "a command in a comment such as /test or /retest (delivery " + delivery + ")"
+		return fmt.Sprintf("a comment%s asking for tests (/test, /retest or /ok-to-test) (delivery %s)", by, delivery)
 	case "push":
-		return "a push (delivery " + delivery + ")"
+		return fmt.Sprintf("a push to %s%s (delivery %s)", what, by, delivery)
 	}
-	return "a GitHub " + eventType + " event (delivery " + delivery + ")"
+	return fmt.Sprintf("a GitHub %s event%s (delivery %s)", eventType, by, delivery)
 }

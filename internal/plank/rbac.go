@@ -10,8 +10,9 @@ package plank
 // The build clusters the admission policy accepts (PublishBuildClusters).
 // +kubebuilder:rbac:groups="",namespace=prow,resources=configmaps,verbs=create
 // +kubebuilder:rbac:groups="",namespace=prow,resources=configmaps,verbs=update,resourceNames=prowl-build-clusters
-// Pods in the pod namespace of every build cluster: created, followed, deleted.
-// +kubebuilder:rbac:groups="",namespace=test-pods,resources=pods,verbs=get;list;watch;create;delete
+// Pods in the pod namespace of every build cluster: created, followed, deleted; patched by the
+// artifact completer beside Plank, which holds the pod-info finalizer until podinfo.json is written.
+// +kubebuilder:rbac:groups="",namespace=test-pods,resources=pods,verbs=get;list;watch;create;delete;patch
 // Leader election (a Lease in the namespace the component runs in) and Events.
 // +kubebuilder:rbac:groups=coordination.k8s.io,namespace=prow,resources=leases,verbs=get;create;update
 // +kubebuilder:rbac:groups="",namespace=prow,resources=events,verbs=create;patch

@@ -5,6 +5,7 @@ package trigger
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	gh "github.com/google/go-github/v82/github"
@@ -60,8 +61,7 @@ func (t *Trigger) Handle(ctx context.Context, eventType, delivery string, payloa
 	if err != nil {
 		return nil // an event type trigger does not act on
 	}
-	ctx = events.WithCause(ctx, events.TriggerCause(eventType, delivery))
-	ctx = events.WithCause(ctx, events.TriggerCause(eventType, delivery))
+	ctx = events.WithCause(ctx, cause(eventType, delivery, ev))
 	switch e := ev.(type) {
 	case *gh.PullRequestEvent:
 		return t.pullRequest(ctx, delivery, e)
@@ -71,6 +71,22 @@ func (t *Trigger) Handle(ctx context.Context, eventType, delivery string, payloa
 		return t.push(ctx, delivery, e)
 	}
 	return nil
+}
+
+// cause is why the jobs an event starts are created, for their Created Event: what happened,
+// who did it, and the delivery.
+func cause(eventType, delivery string, ev any) string {
+	var sender, what string
+	if e, ok := ev.(interface{ GetSender() *gh.User }); ok {
+		sender = e.GetSender().GetLogin()
+	}
+	switch e := ev.(type) {
+	case *gh.PullRequestEvent:
+		what = fmt.Sprintf("%s/%s#%d %s", e.GetRepo().GetOwner().GetLogin(), e.GetRepo().GetName(), e.GetNumber(), e.GetAction())
+	case *gh.PushEvent:
+		what = e.GetRef()
+	}
+	return events.TriggerCause(eventType, what, sender, delivery)
 }
 
 func (t *Trigger) enabled(org, repo string) bool {
