@@ -129,13 +129,13 @@ func TestSlowClientTimedOut(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- o.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() { cancel(); _ = <-done })
 	addr := <-listening
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	if _, err := fmt.Fprintf(conn, "POST /hook HTTP/1.1\r\nHost: hook\r\nX-GitHub-Event: push\r\nX-GitHub-Delivery: slow\r\n"+
 		"Content-Type: application/json\r\nX-Hub-Signature-256: sha256=00\r\nContent-Length: 100000\r\n\r\n"); err != nil {
 		t.Fatal(err)
