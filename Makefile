@@ -10,7 +10,7 @@ TEST_FLAGS ?= -timeout 30m
 # RBAC_COMPONENTS are component=package pairs whose RBAC markers make config/rbac/<component>/role.yaml.
 RBAC_COMPONENTS := plank=plank horologium=horologium hook=trigger crier=crier deck=deck sinker=sinker
 
-.PHONY: all build test run generate lint bench controlplane clean
+.PHONY: all build test run generate lint bench controlplane clean fuzz
 
 all: build
 
@@ -54,6 +54,16 @@ bench: controlplane
 
 clean:
 	rm -rf bin/
+
+# fuzz runs each fuzz target for FUZZTIME. A crasher is written to its package's
+# testdata/fuzz/<Target>/; commit it, and every `go test` runs it as a seed from then on.
+FUZZTIME ?= 30s
+FUZZ_TARGETS := internal/config:FuzzJobConfig internal/decorate:FuzzPod internal/storage:FuzzJobDir \
+  internal/deck:FuzzQuery internal/spyglass:FuzzLocateFile internal/plugins:FuzzParseCommands internal/trigger:FuzzWebhook
+fuzz: controlplane
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t#*:}; echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
+	  KUBEBUILDER_ASSETS="$$(hack/controlplane/build.sh)" $(GO) test ./$$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done
 
 # images builds Prowl's OCI images without a Docker engine into $(IMAGES_DIR) (one OCI layout per
 # image, linux/amd64 and linux/arm64) and pushes them when REGISTRY is set; see docs/deploy.md.

@@ -10,9 +10,11 @@ import (
 // artifacts go, which secrets to mount, and how long the job may run.
 type DecorationConfig struct {
 	// Timeout is how long the entrypoint lets the test run before it interrupts it.
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('-2562047h')",message="must be a Go duration such as 2h or 30m"
 	// +optional
 	Timeout *Duration `json:"timeout,omitempty"`
 	// GracePeriod is how long the entrypoint waits after the interrupt before it kills the test.
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('-2562047h')",message="must be a Go duration such as 2h or 30m"
 	// +optional
 	GracePeriod *Duration `json:"grace_period,omitempty"`
 	// UtilityImages are the images of the four pod utilities.
@@ -87,14 +89,17 @@ type DecorationConfig struct {
 	SchedulingOptions *SchedulingOptions `json:"scheduling_options,omitempty"`
 	// PodPendingTimeout overrides plank.pod_pending_timeout for this job.
 	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('-2562047h')",message="must be a Go duration such as 2h or 30m"
 	// +optional
 	PodPendingTimeout *metav1.Duration `json:"pod_pending_timeout,omitempty"`
 	// PodRunningTimeout overrides plank.pod_running_timeout for this job.
 	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('-2562047h')",message="must be a Go duration such as 2h or 30m"
 	// +optional
 	PodRunningTimeout *metav1.Duration `json:"pod_running_timeout,omitempty"`
 	// PodUnscheduledTimeout overrides plank.pod_unscheduled_timeout for this job.
 	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('-2562047h')",message="must be a Go duration such as 2h or 30m"
 	// +optional
 	PodUnscheduledTimeout *metav1.Duration `json:"pod_unscheduled_timeout,omitempty"`
 	// RunAsUser is the Pod's runAsUser where the job's Pod sets none.

@@ -51,6 +51,22 @@ type ProwJobAgent string
 // KubernetesAgent is the agent whose jobs Plank runs as Pods.
 const KubernetesAgent ProwJobAgent = "kubernetes"
 
+// KnownAgents are the agents Prow has controllers for. A job of another agent would wait for a
+// controller that does not exist: Plank ends it in error instead.
+var KnownAgents = []ProwJobAgent{KubernetesAgent, "jenkins", "tekton-pipeline"}
+
+// KnownAgentList is KnownAgents for a message: "kubernetes, jenkins, tekton-pipeline".
+func KnownAgentList() string {
+	s := ""
+	for i, a := range KnownAgents {
+		if i > 0 {
+			s += ", "
+		}
+		s += string(a)
+	}
+	return s
+}
+
 // DefaultClusterAlias is the build cluster that is the control plane's own.
 const DefaultClusterAlias = "default"
 

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"os"
 	"regexp"
 	"sort"
 	"strings"
@@ -86,7 +85,7 @@ func (l *locator) lines(file string) []string {
 	if ls, ok := l.files[file]; ok {
 		return ls
 	}
-	raw, err := os.ReadFile(file)
+	raw, err := readFile(file)
 	if err != nil {
 		l.files[file] = nil
 		return nil

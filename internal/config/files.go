@@ -145,3 +145,16 @@ func jobFiles(path string) (files, dirs []string, err error) {
 	}
 	return w.files, w.dirs, nil
 }
+
+// readFile reads a config file, refusing anything but a regular file (through symlinks): a
+// FIFO would block the load, and with it every later reload, until someone wrote to it.
+func readFile(path string) ([]byte, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (mode %s): config files must be plain files", path, info.Mode().Type())
+	}
+	return os.ReadFile(path)
+}

@@ -173,7 +173,7 @@ func (l *loader) decodeFile(file string, raw []byte, v any, keep func(key string
 
 func (l *loader) loadProwConfig(c *Config) error {
 	file := l.opts.ConfigPath
-	raw, err := os.ReadFile(file)
+	raw, err := readFile(file)
 	if err != nil {
 		return fmt.Errorf("read prow config: %w", err)
 	}
@@ -291,7 +291,7 @@ func (l *loader) loadJobConfigs(c *Config) error {
 }
 
 func (l *loader) loadJobFile(file string) fileResult {
-	raw, err := os.ReadFile(file)
+	raw, err := readFile(file)
 	if os.IsNotExist(err) {
 		// Removed since the directory was listed (a ConfigMap update drops a key's link just
 		// after its swap): the file is gone, as the next reload will see.

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/utils/clock"
 )
 
@@ -41,6 +43,18 @@ type Agent struct {
 
 	mu   sync.Mutex
 	subs []chan<- Delta
+	// reloads counts reloads by outcome (ok, error); Register serves it.
+	reloads *prometheus.CounterVec
+}
+
+// Register adds the agent's metric to r: prowl_config_reloads_total{outcome="ok"|"error"}. A
+// failed reload keeps the config in force, so this count (and the log) is how an operator learns
+// that a change was refused.
+func (a *Agent) Register(r prometheus.Registerer) error {
+	if err := r.Register(a.reloads); err != nil {
+		return fmt.Errorf("register config metrics: %w", err)
+	}
+	return nil
 }
 
 // NewAgent loads the config once; it fails when that first config is invalid.
@@ -49,7 +63,9 @@ func NewAgent(o Options) (*Agent, []*Problem, error) {
 	if err != nil {
 		return nil, warnings, err
 	}
-	a := &Agent{opts: o, OnError: func(error) {}, OnWarning: func(*Problem) {}}
+	a := &Agent{opts: o, OnError: func(error) {}, OnWarning: func(*Problem) {},
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "prowl_config_reloads_total",
+			Help: "Config reloads by outcome (ok; error: the config in force stays)."}, []string{"outcome"})}
 	a.current.Store(c)
 	return a, warnings, nil
 }
@@ -73,8 +89,10 @@ func (a *Agent) Reload() error {
 		a.OnWarning(w)
 	}
 	if err != nil {
+		a.reloads.WithLabelValues("error").Inc()
 		return fmt.Errorf("reload config, keeping the one in force: %w", err)
 	}
+	a.reloads.WithLabelValues("ok").Inc()
 	old := a.current.Swap(c)
 	d := diffJobs(old, c)
 	a.mu.Lock()
@@ -109,9 +127,7 @@ func (a *Agent) Watch(ctx context.Context, debounce time.Duration) error {
 	if err := a.addWatches(w); err != nil {
 		return err
 	}
-	if err := a.Reload(); err != nil {
-		a.OnError(err)
-	}
+	a.reload(ctx)
 	if a.watchStarted != nil {
 		a.watchStarted()
 	}
@@ -143,10 +159,16 @@ func (a *Agent) Watch(ctx context.Context, debounce time.Duration) error {
 			if err := a.addWatches(w); err != nil {
 				a.OnError(err)
 			}
-			if err := a.Reload(); err != nil {
-				a.OnError(err)
-			}
+			a.reload(ctx)
 		}
+	}
+}
+
+// reload reloads, logging a failure through ctx's logger and reporting it to OnError.
+func (a *Agent) reload(ctx context.Context) {
+	if err := a.Reload(); err != nil {
+		logr.FromContextOrDiscard(ctx).Error(err, "config reload failed")
+		a.OnError(err)
 	}
 }
 

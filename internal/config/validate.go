@@ -25,7 +25,6 @@ var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | 
 var (
 	reservedVolumes    = []string{"logs", "tools", "code"}
 	reservedMountPaths = []string{"/logs", "/tools", "/home/prow/go"}
-	knownAgents        = []string{string(prowv1.KubernetesAgent), "jenkins", "tekton-pipeline"}
 	pathStrategies     = []string{"legacy", "single", "explicit"}
 )
 
@@ -232,8 +231,8 @@ func (v *jobValidator) jobBase(j *JobBase, t prowv1.ProwJobType, c *Config) {
 	if j.MaxConcurrency < 0 {
 		v.fail("max_concurrency", "must be 0 (no limit) or more")
 	}
-	if !slices.Contains(knownAgents, j.Agent) {
-		v.warn(WarnUnknownAgent, "agent", "%q is an unknown agent: no Prowl component runs the job (known: %s)", j.Agent, strings.Join(knownAgents, ", "))
+	if !slices.Contains(prowv1.KnownAgents, prowv1.ProwJobAgent(j.Agent)) {
+		v.warn(WarnUnknownAgent, "agent", "%q is an unknown agent: no Prowl component runs the job (known: %s)", j.Agent, prowv1.KnownAgentList())
 	}
 	if j.JobQueueName != "" {
 		if _, ok := c.Plank.JobQueueCapacities[j.JobQueueName]; !ok {

@@ -76,6 +76,10 @@ func Pod(pj *prowv1.ProwJob, buildID string) (*corev1.Pod, error) {
 	if pj.Spec.PodSpec == nil {
 		return nil, fmt.Errorf("prowjob %s has no pod_spec", pj.Name)
 	}
+	if len(pj.Spec.PodSpec.Containers) == 0 {
+		// Decorated, it would still get a sidecar, and "succeed" having run no test.
+		return nil, fmt.Errorf("prowjob %s: spec.pod_spec.containers is empty: give the job a container to run", pj.Name)
+	}
 	rawEnv, err := downwardapi.NewJobSpec(pj.Spec, buildID, pj.Name).Env()
 	if err != nil {
 		return nil, err

@@ -14,11 +14,13 @@ import (
 	"github.com/prowl-ci/prowl/internal/plugins"
 )
 
-// Timeouts of the listener: a client must send its headers within readHeaderTimeout (a slow
-// client cannot hold a connection open), and a stop waits shutdownTimeout for requests in flight.
+// Timeouts of the listener: a client must send its headers within readHeaderTimeout and its
+// whole request within DefaultReadTimeout (a slow client cannot hold a connection open), and a
+// stop waits shutdownTimeout for requests in flight.
 const (
-	readHeaderTimeout = 10 * time.Second
-	shutdownTimeout   = 10 * time.Second
+	readHeaderTimeout  = 10 * time.Second
+	DefaultReadTimeout = time.Minute
+	shutdownTimeout    = 10 * time.Second
 )
 
 // DefaultWorkers is how many events Hook handles at once unless told otherwise.
@@ -37,6 +39,9 @@ type Options struct {
 	Handle Handler
 	// Ready, when not nil, receives the address once Hook listens.
 	Ready func(addr string)
+	// ReadTimeout ends a request not fully read by then, answering 408 (DefaultReadTimeout
+	// when 0): a client trickling its body a byte at a time frees its connection.
+	ReadTimeout time.Duration
 }
 
 // Run serves Hook on o.Addr until ctx ends, then stops the listener and finishes the events it
@@ -60,7 +65,11 @@ func (o Options) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("hook: listen on %s: %w (choose another address)", o.Addr, err)
 	}
-	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: readHeaderTimeout}
+	readTimeout := o.ReadTimeout
+	if readTimeout == 0 {
+		readTimeout = DefaultReadTimeout
+	}
+	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: min(readHeaderTimeout, readTimeout), ReadTimeout: readTimeout}
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
 	go func() {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"regexp"
 	"sync"
@@ -18,12 +19,19 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/prowl-ci/prowl/internal/backoff"
 )
 
 // eventName is what GitHub's event names look like (pull_request, issue_comment, ...).
 var eventName = regexp.MustCompile(`^[a-z_]{1,64}$`)
+
+// deliveryID is what a delivery ID may be: GitHub's are GUIDs; anything printable up to 128
+// characters is taken (redelivery tools make their own), nothing that would garble a log line.
+var deliveryID = regexp.MustCompile(`^[\x21-\x7e]{1,128}$`)
 
 // MaxBody is the largest payload accepted; GitHub caps payloads at 25 MB.
 const MaxBody = 25 << 20
@@ -46,8 +54,13 @@ type Server struct {
 	// context ends (default 25 s, inside Kubernetes' default 30 s grace period); then their
 	// contexts are cancelled.
 	DrainTimeout time.Duration
-	// Clock times each event's handling and the drain; the real clock when nil.
+	// Clock times each event's handling, its retries and the drain; the real clock when nil.
 	Clock clock.Clock
+	// Retry is how a failed handling is tried again (DefaultRetry() when Steps is 0): an event
+	// whose plugins failed (GitHub or the API server away longer than their own retries) is
+	// handled again after a backoff, and after the last attempt its delivery ID is forgotten,
+	// so that GitHub's redelivery is handled rather than refused as a duplicate.
+	Retry wait.Backoff
 
 	once     sync.Once
 	queue    chan event
@@ -85,12 +98,15 @@ func (s *Server) init() {
 		if s.DrainTimeout <= 0 {
 			s.DrainTimeout = 25 * time.Second
 		}
+		if s.Retry.Steps == 0 {
+			s.Retry = DefaultRetry()
+		}
 		s.queue = make(chan event, s.Queue)
 		s.seen = newSeenSet(100000)
 		s.webhooks = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "prowl_hook_webhooks_total",
-			Help: "Webhooks received, by event type and answer (accepted, duplicate, bad_signature, bad_request, too_large, queue_full)."}, []string{"event_type", "outcome"})
+			Help: "Webhooks received, by event type and answer (accepted, duplicate, bad_signature, bad_request, too_large, timeout, queue_full, shutting_down)."}, []string{"event_type", "outcome"})
 		s.handled = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "prowl_hook_events_handled_total",
-			Help: "Accepted events handled, by event type and outcome (ok, error)."}, []string{"event_type", "outcome"})
+			Help: "Accepted events handled, by event type and outcome (ok; retry: an attempt failed and is tried again; error: every attempt failed, the delivery may be redelivered)."}, []string{"event_type", "outcome"})
 		s.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "prowl_hook_event_seconds",
 			Help: "From accepting an event to the end of its handling.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}, []string{"event_type"})
 		s.Registry.MustRegister(s.webhooks, s.handled, s.duration)
@@ -146,20 +162,54 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 }
 
-// handle runs the handler on one event, with a context derived from ctx that carries the
-// event's logger and ends after five minutes at most.
+// DefaultRetry tries a failed handling six times in all, waiting 2, 4, 8, 16 and 30 seconds
+// between attempts: about a minute on top of the GitHub client's own retries. It is a function,
+// not a shared variable that any caller could change for every Server.
+func DefaultRetry() wait.Backoff {
+	return wait.Backoff{Duration: 2 * time.Second, Factor: 2, Steps: 6, Cap: 30 * time.Second}
+}
+
+// handle runs the handler on one event until it succeeds, retrying with s.Retry on the clock.
+// Each attempt's context is derived from ctx, carries the event's logger and ends after five
+// minutes at most. The delivery counts as done only once an attempt succeeded: when every
+// attempt failed (or ctx ended first) its ID is forgotten, so a redelivery is handled.
 func (s *Server) handle(ctx context.Context, ev event) {
 	log := ctrl.LoggerFrom(ctx).WithValues("event", ev.eventType, "delivery", ev.delivery)
-	ctx, cancel := context.WithTimeout(ctrl.LoggerInto(ctx, log), 5*time.Minute)
-	defer cancel()
-	err := s.Handle(ctx, ev.eventType, ev.delivery, ev.payload)
+	ctx = ctrl.LoggerInto(ctx, log)
+	attempts := 0
+	var last error
+	err := backoff.Retry(ctx, s.Clock, s.Retry, func(ctx context.Context) (bool, error) {
+		attempts++
+		last = s.attempt(ctx, ev)
+		if last == nil {
+			return true, nil
+		}
+		if attempts < s.Retry.Steps {
+			s.handled.WithLabelValues(ev.eventType, "retry").Inc()
+			log.Info("handling event failed; trying again after a backoff", "attempt", attempts, "error", last.Error())
+		}
+		return false, nil
+	})
 	outcome := "ok"
 	if err != nil {
 		outcome = "error"
-		log.Error(err, "handling event failed")
+		s.seen.remove(ev.delivery)
+		if last == nil {
+			last = err
+		}
+		log.Error(last, "handling event failed; a redelivery of it will be handled", "attempts", attempts)
+	} else {
+		s.seen.done(ev.delivery)
 	}
 	s.handled.WithLabelValues(ev.eventType, outcome).Inc()
 	s.duration.WithLabelValues(ev.eventType).Observe(s.Clock.Since(ev.accepted).Seconds())
+}
+
+// attempt runs the handler once, for five minutes at most.
+func (s *Server) attempt(ctx context.Context, ev event) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	return s.Handle(ctx, ev.eventType, ev.delivery, ev.payload)
 }
 
 // ServeHTTP serves POST /hook, GET /healthz and GET /metrics.
@@ -197,8 +247,8 @@ func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	delivery := r.Header.Get("X-GitHub-Delivery")
-	if !eventName.MatchString(eventType) || delivery == "" {
-		answer(http.StatusBadRequest, "bad_request", "400 Bad Request: missing X-GitHub-Delivery header, or X-GitHub-Event missing or not an event name")
+	if !eventName.MatchString(eventType) || !deliveryID.MatchString(delivery) {
+		answer(http.StatusBadRequest, "bad_request", "400 Bad Request: X-GitHub-Delivery must be an ID of up to 128 printable ASCII characters, and X-GitHub-Event an event name")
 		return
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
@@ -212,6 +262,11 @@ func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 			answer(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("413 Request Entity Too Large: payloads are at most %d bytes", MaxBody))
 			return
 		}
+		var netErr net.Error
+		if errors.As(err, &netErr) && netErr.Timeout() {
+			answer(http.StatusRequestTimeout, "timeout", "408 Request Timeout: the body was not sent in time")
+			return
+		}
 		answer(http.StatusBadRequest, "bad_request", "400 Bad Request: cannot read the body")
 		return
 	}
@@ -222,7 +277,7 @@ func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 	}
 	scope, err := secretScope(body)
 	if err != nil {
-		answer(http.StatusBadRequest, "bad_request", "400 Bad Request: the body is not JSON: "+err.Error())
+		answer(http.StatusBadRequest, "bad_request", "400 Bad Request: the body is not a JSON object: "+err.Error())
 		return
 	}
 	if !s.Secrets.Valid(scope, sig, body) {
@@ -233,8 +288,12 @@ func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 		answer(http.StatusOK, "accepted", "pong")
 		return
 	}
-	if !s.seen.add(delivery) {
-		answer(http.StatusOK, "duplicate", "Delivery "+delivery+" was already received; not handled again.")
+	switch s.seen.add(delivery) {
+	case handling:
+		answer(http.StatusOK, "duplicate", "Delivery "+delivery+" is being handled; not handled twice.")
+		return
+	case handled:
+		answer(http.StatusOK, "duplicate", "Delivery "+delivery+" was already handled; not handled again.")
 		return
 	}
 	switch s.accept(event{eventType: eventType, delivery: delivery, payload: body, accepted: s.Clock.Now()}) {
@@ -293,34 +352,58 @@ func secretScope(body []byte) (string, error) {
 	return head.Organization.Login, nil
 }
 
-// seenSet remembers the last n delivery IDs.
+// seenSet remembers the last n delivery IDs, each being handled or handled.
 type seenSet struct {
 	mu    sync.Mutex
 	n     int
 	order *list.List
-	index map[string]*list.Element
+	index map[string]*list.Element // Value: *seenEntry
 }
+
+type seenEntry struct {
+	id    string
+	state deliveryState
+}
+
+// deliveryState is what became of a delivery ID offered to the set.
+type deliveryState int
+
+const (
+	unseen   deliveryState = iota // new: the caller handles it
+	handling                      // accepted and not yet handled (or being retried)
+	handled                       // handled successfully
+)
 
 func newSeenSet(n int) *seenSet {
 	return &seenSet{n: n, order: list.New(), index: map[string]*list.Element{}}
 }
 
-// add records id and says whether it is new.
-func (s *seenSet) add(id string) bool {
+// add records id as being handled when it is new, and says what it was before.
+func (s *seenSet) add(id string) deliveryState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.index[id]; ok {
-		return false
+	if e, ok := s.index[id]; ok {
+		return e.Value.(*seenEntry).state
 	}
-	s.index[id] = s.order.PushBack(id)
+	s.index[id] = s.order.PushBack(&seenEntry{id: id, state: handling})
 	if s.order.Len() > s.n {
 		oldest := s.order.Front()
 		s.order.Remove(oldest)
-		delete(s.index, oldest.Value.(string))
+		delete(s.index, oldest.Value.(*seenEntry).id)
 	}
-	return true
+	return unseen
 }
 
+// done marks id handled.
+func (s *seenSet) done(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.index[id]; ok {
+		e.Value.(*seenEntry).state = handled
+	}
+}
+
+// remove forgets id: it was not handled, and a redelivery may try again.
 func (s *seenSet) remove(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -18,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
@@ -204,7 +206,12 @@ func Run(ctx context.Context, mgr ctrl.Manager, agent *config.Agent) error {
 }
 
 // WatchConfig reloads agent whenever its files change, until ctx ends: for what runs without a
-// manager (Hook).
+// manager (Hook). A failed reload is logged through ctx's logger and counted in
+// prowl_config_reloads_total on the controller-runtime registry (the manager's /metrics).
 func WatchConfig(ctx context.Context, agent *config.Agent) {
+	if err := agent.Register(ctrlmetrics.Registry); err != nil {
+		// Another agent of this process (prowl up) serves the metric already.
+		logr.FromContextOrDiscard(ctx).V(1).Info("config reload metric not registered", "reason", err.Error())
+	}
 	go func() { _ = agent.Watch(ctx, configWatchInterval) }()
 }

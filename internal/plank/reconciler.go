@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -62,7 +63,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.Client.Get(ctx, req.NamespacedName, pj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if pj.Spec.Agent != prowv1.KubernetesAgent || pj.Complete() {
+	if !plankRuns(pj) || pj.Complete() {
 		return ctrl.Result{}, nil
 	}
 	log := logr.FromContextOrDiscard(ctx).WithValues("prowjob", pj.Name, "job", pj.Spec.Job)
@@ -84,8 +85,21 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	return out.Result, err
 }
 
+// plankRuns says whether Plank acts on pj: a kubernetes job, or one of an agent no Prow
+// controller runs, which Plank ends in error rather than leave waiting forever.
+func plankRuns(pj *prowv1.ProwJob) bool {
+	return pj.Spec.Agent == prowv1.KubernetesAgent || !slices.Contains(prowv1.KnownAgents, pj.Spec.Agent)
+}
+
 // sync dispatches on the job's state to one method per state.
 func (r *Reconciler) sync(ctx context.Context, pj *prowv1.ProwJob) (outcome, error) {
+	if pj.Spec.Agent != prowv1.KubernetesAgent {
+		if pj.Status.StartTime.IsZero() {
+			pj.Status.StartTime = pj.CreationTimestamp
+		}
+		r.finish(pj, prowv1.ErrorState, fmt.Sprintf("Agent %q is not one Prow runs (%s); Plank runs agent kubernetes: set spec.agent.", pj.Spec.Agent, prowv1.KnownAgentList()))
+		return outcome{}, reconcile.TerminalError(errors.New(pj.Status.Description))
+	}
 	switch pj.Status.State {
 	case "", prowv1.TriggeredState:
 		return r.syncTriggered(ctx, pj)

@@ -88,7 +88,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Reconciler, error
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("plank").
 		For(&prowv1.ProwJob{}, builder.WithPredicates(predicate.NewPredicateFuncs(func(obj client.Object) bool {
-			return obj.(*prowv1.ProwJob).Spec.Agent == prowv1.KubernetesAgent
+			return plankRuns(obj.(*prowv1.ProwJob))
 		}))).
 		Watches(&prowv1.ProwJob{}, handler.Funcs{UpdateFunc: r.wakeWaiting}).
 		Watches(&corev1.Pod{}, podToProwJob).

@@ -2,6 +2,7 @@ package plank
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -36,7 +37,7 @@ type triggeredStep func(ctx context.Context, t *triggered) (done bool, out outco
 // cannot run.
 func (r *Reconciler) syncTriggered(ctx context.Context, pj *prowv1.ProwJob) (outcome, error) {
 	t := &triggered{pj: pj}
-	for _, step := range []triggeredStep{r.setDefaults, r.abortSupersededStep, r.waitForCapacity, r.findCluster, r.makePod, r.createPod, r.markPending} {
+	for _, step := range []triggeredStep{r.setDefaults, r.checkTimeouts, r.abortSupersededStep, r.waitForCapacity, r.findCluster, r.makePod, r.createPod, r.markPending} {
 		if done, out, err := step(ctx, t); done || err != nil {
 			return out, err
 		}
@@ -54,6 +55,43 @@ func (r *Reconciler) setDefaults(_ context.Context, t *triggered) (bool, outcome
 		t.pj.Status.StartTime = t.pj.CreationTimestamp
 	}
 	return false, outcome{}, nil
+}
+
+// checkTimeouts ends the job in error when one of its decoration_config's timeouts is negative:
+// its Pod would be stopped (or never waited for) at once, for a reason no one would find.
+func (r *Reconciler) checkTimeouts(_ context.Context, t *triggered) (bool, outcome, error) {
+	dc := t.pj.Spec.DecorationConfig
+	if dc == nil {
+		return false, outcome{}, nil
+	}
+	for _, d := range []struct {
+		field string
+		value *time.Duration
+	}{
+		{"timeout", durationOf(dc.Timeout)}, {"grace_period", durationOf(dc.GracePeriod)},
+		{"pod_pending_timeout", metaDurationOf(dc.PodPendingTimeout)}, {"pod_running_timeout", metaDurationOf(dc.PodRunningTimeout)},
+		{"pod_unscheduled_timeout", metaDurationOf(dc.PodUnscheduledTimeout)},
+	} {
+		if d.value != nil && *d.value < 0 {
+			r.finish(t.pj, prowv1.ErrorState, fmt.Sprintf("decoration_config.%s is %s: a timeout cannot be negative; set a positive duration such as 2h.", d.field, *d.value))
+			return true, outcome{}, reconcile.TerminalError(errors.New(t.pj.Status.Description))
+		}
+	}
+	return false, outcome{}, nil
+}
+
+func durationOf(d *prowv1.Duration) *time.Duration {
+	if d == nil {
+		return nil
+	}
+	return &d.Duration
+}
+
+func metaDurationOf(d *metav1.Duration) *time.Duration {
+	if d == nil {
+		return nil
+	}
+	return &d.Duration
 }
 
 // abortSupersededStep aborts older runs of a presubmit for the same change. It stops, to come

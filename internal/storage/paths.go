@@ -60,8 +60,13 @@ func withPrefix(gcs *prowv1.GCSConfiguration, p string) string {
 
 // JobDir is the directory, inside the bucket, of one run of a job: logs/<job>/<build> for periodics
 // and postsubmits, pr-logs/pull/<repo segment>/<PR>/<job>/<build> for presubmits,
-// pr-logs/pull/batch/<job>/<build> for batches; under path_prefix when set.
+// pr-logs/pull/batch/<job>/<build> for batches; under path_prefix when set. A job name, build ID,
+// org or repo that would lead out of that directory ("..", a slash, a NUL) is an error: a
+// ProwJob created by hand must not write over another job's runs.
 func JobDir(spec downwardapi.JobSpec, gcs *prowv1.GCSConfiguration) (string, error) {
+	if err := checkSegments(spec); err != nil {
+		return "", err
+	}
 	switch spec.Type {
 	case prowv1.PeriodicJob, prowv1.PostsubmitJob:
 		return withPrefix(gcs, path.Join(NonPRLogs, spec.Job, spec.BuildID)), nil
@@ -74,6 +79,24 @@ func JobDir(spec downwardapi.JobSpec, gcs *prowv1.GCSConfiguration) (string, err
 		return withPrefix(gcs, path.Join(PRLogs, "pull", "batch", spec.Job, spec.BuildID)), nil
 	}
 	return "", fmt.Errorf("job %s has unknown type %q", spec.Job, spec.Type)
+}
+
+// checkSegments refuses the names JobDir puts into a path that could climb out of it.
+func checkSegments(spec downwardapi.JobSpec) error {
+	fields := [][2]string{{"job", spec.Job}, {"build ID", spec.BuildID}}
+	if spec.Refs != nil {
+		// The org may be a Gerrit host with a scheme (https://host), whose slashes are dropped.
+		org := strings.TrimPrefix(strings.TrimPrefix(spec.Refs.Org, "https://"), "http://")
+		fields = append(fields, [2]string{"refs.org", org}, [2]string{"refs.repo", spec.Refs.Repo})
+	}
+	for _, f := range fields {
+		for _, seg := range strings.Split(f[1], "/") {
+			if seg == "." || seg == ".." || strings.ContainsRune(seg, 0) || (f[0] != "refs.repo" && strings.Contains(f[1], "/")) {
+				return fmt.Errorf("job %q: %s %q cannot name a storage path (no '/', '.', '..' or NUL); rename it", spec.Job, f[0], f[1])
+			}
+		}
+	}
+	return nil
 }
 
 // LatestBuildPaths are where the job's latest-build.txt files go: logs/<job>/ for periodics and

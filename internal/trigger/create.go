@@ -20,19 +20,26 @@ import (
 // or redelivered event creates each at most once.
 func (t *Trigger) start(ctx context.Context, delivery string, p pull, run []*config.Presubmit) error {
 	c := t.Config()
-	refs := prowv1.Refs{
-		Org: p.org, Repo: p.repo, RepoLink: "https://github.com/" + p.org + "/" + p.repo,
-		BaseRef: p.baseRef, BaseSHA: p.baseSHA, BaseLink: fmt.Sprintf("https://github.com/%s/%s/commit/%s", p.org, p.repo, p.baseSHA),
-		Pulls: []prowv1.Pull{{Number: p.number, Author: p.author, SHA: p.headSHA, Title: p.title, HeadRef: p.headRef,
-			Link: p.link, CommitLink: fmt.Sprintf("https://github.com/%s/%s/pull/%d/commits/%s", p.org, p.repo, p.number, p.headSHA),
-			AuthorLink: "https://github.com/" + p.author}},
-	}
+	refs := presubmitRefs(p)
 	var errs []error
 	for _, job := range run {
 		b := t.builder(c, delivery, job.Name)
 		errs = append(errs, t.create(ctx, b.Presubmit(job, refs)))
 	}
 	return errors.Join(errs...)
+}
+
+// presubmitRefs are the refs of a pull request's presubmits. As Prow's, every link comes from
+// GitHub's html_url fields (the base repository's, the pull request's, its author's), never from
+// a host written here, so they point at GitHub Enterprise when that is where the event came from.
+func presubmitRefs(p pull) prowv1.Refs {
+	return prowv1.Refs{
+		Org: p.org, Repo: p.repo, RepoLink: p.repoLink,
+		BaseRef: p.baseRef, BaseSHA: p.baseSHA, BaseLink: fmt.Sprintf("%s/commit/%s", p.repoLink, p.baseSHA),
+		Pulls: []prowv1.Pull{{Number: p.number, Author: p.author, SHA: p.headSHA, Title: p.title, HeadRef: p.headRef,
+			Link: p.link, CommitLink: fmt.Sprintf("%s/pull/%d/commits/%s", p.repoLink, p.number, p.headSHA),
+			AuthorLink: p.authorLink}},
+	}
 }
 
 func (t *Trigger) builder(c *config.Config, delivery, job string) jobs.Builder {

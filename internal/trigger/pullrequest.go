@@ -21,16 +21,20 @@ type pull struct {
 	baseRef   string
 	baseSHA   string
 	title     string
-	link      string
-	draft     bool
-	closed    bool
-	labels    []string
+	// link, repoLink and authorLink are GitHub's html_url of the pull request, its base
+	// repository and its author: on GitHub Enterprise they are on the Enterprise host.
+	link       string
+	repoLink   string
+	authorLink string
+	draft      bool
+	closed     bool
+	labels     []string
 }
 
 func pullFrom(pr *gh.PullRequest, org, repo string) pull {
 	p := pull{org: org, repo: repo, number: pr.GetNumber(), author: pr.GetUser().GetLogin(), headSHA: pr.GetHead().GetSHA(),
 		headRef: pr.GetHead().GetRef(), baseRef: pr.GetBase().GetRef(), baseSHA: pr.GetBase().GetSHA(), title: pr.GetTitle(),
-		link: pr.GetHTMLURL(), draft: pr.GetDraft(), closed: pr.GetState() == "closed"}
+		link: pr.GetHTMLURL(), repoLink: pr.GetBase().GetRepo().GetHTMLURL(), authorLink: pr.GetUser().GetHTMLURL(), draft: pr.GetDraft(), closed: pr.GetState() == "closed"}
 	for _, l := range pr.Labels {
 		p.labels = append(p.labels, l.GetName())
 	}

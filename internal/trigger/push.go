@@ -26,7 +26,8 @@ func (t *Trigger) push(ctx context.Context, delivery string, e *gh.PushEvent) er
 		files = append(files, c.Modified...)
 	}
 	c := t.Config()
-	refs := prowv1.Refs{Org: org, Repo: repo, RepoLink: "https://github.com/" + org + "/" + repo, BaseRef: branch, BaseSHA: e.GetAfter(), BaseLink: e.GetCompare()}
+	// The links are GitHub's own (html_url, compare), as Prow's: right on GitHub Enterprise too.
+	refs := prowv1.Refs{Org: org, Repo: repo, RepoLink: e.GetRepo().GetHTMLURL(), BaseRef: branch, BaseSHA: e.GetAfter(), BaseLink: e.GetCompare()}
 	var errs []error
 	for i := range c.PostsubmitsStatic[org+"/"+repo] {
 		job := &c.PostsubmitsStatic[org+"/"+repo][i]

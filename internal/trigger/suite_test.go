@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -120,14 +121,22 @@ type harness struct {
 	trig *Trigger
 	url  string
 
-	mu      sync.Mutex
-	handled map[string]error
-	seq     atomic.Int64
+	mu       sync.Mutex
+	handled  map[string]error
+	attempts map[string]int // handler calls per delivery
+	seq      atomic.Int64
 }
 
 func newHarness(t testing.TB) *harness {
 	t.Helper()
-	h := &harness{t: t, ns: env.Namespace(t, "trigger"), gh: githubtest.New(t), handled: map[string]error{}}
+	return newHarnessWith(t, nil)
+}
+
+// newHarnessWith is newHarness with Hook's server changed by configure (its clock, its retries)
+// before it starts.
+func newHarnessWith(t testing.TB, configure func(*hook.Server)) *harness {
+	t.Helper()
+	h := &harness{t: t, ns: env.Namespace(t, "trigger"), gh: githubtest.New(t), handled: map[string]error{}, attempts: map[string]int{}}
 	h.cfg = seedconfig.Load(t, h.ns, "", testJobs)
 	dir := t.TempDir()
 	pluginsPath := filepath.Join(dir, "plugins.yaml")
@@ -159,9 +168,13 @@ func newHarness(t testing.TB) *harness {
 		err := h.trig.Handle(ctx, eventType, delivery, payload)
 		h.mu.Lock()
 		h.handled[delivery] = err
+		h.attempts[delivery]++
 		h.mu.Unlock()
 		return err
 	}}
+	if configure != nil {
+		configure(srv)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = srv.Run(ctx); close(done) }()
@@ -183,18 +196,8 @@ func (h *harness) send(event string, payload []byte) error {
 
 func (h *harness) sendAs(event, delivery string, payload []byte) error {
 	h.t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, h.url+"/hook", bytes.NewReader(payload))
-	req.Header.Set("X-GitHub-Event", event)
-	req.Header.Set("X-GitHub-Delivery", delivery)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Hub-Signature-256", hook.Signature([]byte(hmacSecret), payload))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		h.t.Fatalf("hook answered %d", resp.StatusCode)
+	if code, msg := h.post(event, delivery, payload); code != http.StatusOK {
+		h.t.Fatalf("hook answered %d %s", code, msg)
 	}
 	var handled error
 	if err := wait.PollUntilContextTimeout(context.Background(), 5*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
@@ -207,6 +210,23 @@ func (h *harness) sendAs(event, delivery string, payload []byte) error {
 		h.t.Fatalf("delivery %s was not handled", delivery)
 	}
 	return handled
+}
+
+// post sends a signed event over HTTP and returns Hook's answer, without waiting for handling.
+func (h *harness) post(event, delivery string, payload []byte) (int, string) {
+	h.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, h.url+"/hook", bytes.NewReader(payload))
+	req.Header.Set("X-GitHub-Event", event)
+	req.Header.Set("X-GitHub-Delivery", delivery)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Hub-Signature-256", hook.Signature([]byte(hmacSecret), payload))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(msg)
 }
 
 func (h *harness) prowJobs() []prowv1.ProwJob {

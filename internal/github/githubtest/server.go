@@ -86,7 +86,12 @@ type Server struct {
 	issued        map[string]time.Time // installation token → expiry
 	tokensIssued  int
 	people        people // users, org IDs and teams (teams.go)
+	webURL        string // where html_url fields point: https://github.com unless SetWebURL
+	latency       time.Duration
 }
+
+// SetLatency makes every answer wait d first, as a distant or loaded GitHub does (load tests).
+func (s *Server) SetLatency(d time.Duration) { s.lock(); s.latency = d; s.mu.Unlock() }
 
 // New starts the fake; it stops when the test ends.
 func New(t testing.TB) *Server {
@@ -102,7 +107,8 @@ func Start() *Server { return StartAt("") }
 func StartAt(prefix string) *Server {
 	s := &Server{BotLogin: "prowl-bot", tokens: map[string]bool{}, members: map[string]map[string]bool{},
 		collaborators: map[string]map[string]bool{}, pulls: map[string]*PullRequest{}, labels: map[string][]string{},
-		statuses: map[string][]Status{}, remaining: 5000, installations: map[string]int64{}, issued: map[string]time.Time{}, tokenTTL: time.Hour}
+		statuses: map[string][]Status{}, remaining: 5000, installations: map[string]int64{}, issued: map[string]time.Time{}, tokenTTL: time.Hour,
+		webURL: "https://github.com"}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /repos/{org}/{repo}/pulls/{n}", s.getPull)
 	mux.HandleFunc("GET /repos/{org}/{repo}/pulls/{n}/files", s.pullFiles)
@@ -130,6 +136,14 @@ func StartAt(prefix string) *Server {
 
 // Close stops the fake.
 func (s *Server) Close() { s.srv.Close() }
+
+// SetWebURL makes the html_url fields of pull requests, repositories and users point at base
+// (as GitHub Enterprise's web host, https://ghe.example.com) instead of https://github.com.
+func (s *Server) SetWebURL(base string) {
+	s.lock()
+	s.webURL = strings.TrimSuffix(base, "/")
+	s.mu.Unlock()
+}
 
 // AddToken makes a personal access token valid.
 func (s *Server) AddToken(token string) { s.lock(); s.tokens[token] = true; s.mu.Unlock() }
@@ -250,6 +264,11 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			s.mu.Unlock()
 		}()
 		s.lock()
+		if d := s.latency; d > 0 {
+			s.mu.Unlock()
+			time.Sleep(d) // the fake's own slowness, not a wait of a test's
+			s.lock()
+		}
 		reset := strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)
 		w.Header().Set("X-RateLimit-Limit", "5000")
 		w.Header().Set("X-RateLimit-Reset", reset)
@@ -371,10 +390,15 @@ func (s *Server) getPull(w http.ResponseWriter, r *http.Request) {
 		labels = append(labels, map[string]any{"name": l})
 	}
 	org, repo := r.PathValue("org"), r.PathValue("repo")
-	repoJSON := map[string]any{"name": repo, "full_name": orgRepo, "owner": user(org), "html_url": "https://github.com/" + orgRepo}
+	s.lock()
+	web := s.webURL
+	s.mu.Unlock()
+	repoJSON := map[string]any{"name": repo, "full_name": orgRepo, "owner": user(org), "html_url": web + "/" + orgRepo}
+	author := user(pr.Author)
+	author["html_url"] = web + "/" + pr.Author
 	s.writeJSON(w, r, http.StatusOK, map[string]any{
 		"number": pr.Number, "state": pr.State, "draft": pr.Draft, "title": fmt.Sprintf("Pull request %d", pr.Number),
-		"user": user(pr.Author), "labels": labels, "html_url": fmt.Sprintf("https://github.com/%s/pull/%d", orgRepo, pr.Number),
+		"user": author, "labels": labels, "html_url": fmt.Sprintf("%s/%s/pull/%d", web, orgRepo, pr.Number),
 		"head": map[string]any{"sha": pr.HeadSHA, "ref": pr.HeadRef, "repo": repoJSON},
 		"base": map[string]any{"sha": pr.BaseSHA, "ref": pr.BaseRef, "repo": repoJSON},
 	})
