@@ -55,13 +55,19 @@ func (c *Completer) setupPodKeepers(mgr ctrl.Manager) error {
 	return nil
 }
 
-// podOf maps a ProwJob of this cluster to its Pod.
+// podOf maps a ProwJob of this cluster to its Pod. A job whose status does not name its Pod yet
+// (Plank creates the Pod before it records it) maps to the Pod Plank names after the job: a job
+// deleted in that moment must still release its Pod.
 func (k *podKeeper) podOf(_ context.Context, o client.Object) []reconcile.Request {
 	pj, ok := o.(*prowv1.ProwJob)
-	if !ok || pj.Status.PodName == "" || clusterOf(pj) != k.name {
+	if !ok || clusterOf(pj) != k.name {
 		return nil
 	}
-	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: pj.Spec.Namespace, Name: pj.Status.PodName}}}
+	name := pj.Status.PodName
+	if name == "" {
+		name = pj.Name
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: pj.Spec.Namespace, Name: name}}}
 }
 
 // Reconcile adds the finalizer to a Pod that needs it and removes it from one that does not.

@@ -4,8 +4,10 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -155,6 +157,9 @@ func (h *harness) job(name, sha string) *prowv1.ProwJob {
 	return nil
 }
 
+// buildIDs numbers the runs set moves, in order.
+var buildIDs atomic.Uint64
+
 // set moves a ProwJob to state, as Plank would.
 func (h *harness) set(pj *prowv1.ProwJob, state prowv1.ProwJobState, url string) {
 	h.t.Helper()
@@ -164,6 +169,11 @@ func (h *harness) set(pj *prowv1.ProwJob, state prowv1.ProwJobState, url string)
 			return false, err
 		}
 		pj.Status.State, pj.Status.URL, pj.Status.Description = state, url, ""
+		if pj.Status.BuildID == "" {
+			// Plank gives every run a build ID that grows with time; it orders runs that
+			// started in the same second (start times are stored to the second).
+			pj.Status.BuildID = strconv.FormatUint(buildIDs.Add(1), 10)
+		}
 		if state != prowv1.TriggeredState && state != prowv1.PendingState {
 			pj.Status.CompletionTime = &metav1.Time{Time: time.Now()}
 		}
