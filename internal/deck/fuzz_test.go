@@ -1,6 +1,7 @@
 package deck
 
 import (
+	"errors"
 	"net/url"
 	"testing"
 )
@@ -25,7 +26,7 @@ func FuzzQuery(f *testing.F) {
 		}
 		fl, err := parseFilter(q)
 		if err != nil {
-			if _, ok := err.(badParam); !ok {
+			if bp := (badParam{}); !errors.As(err, &bp) {
 				t.Fatalf("%q: an error that is not a badParam: %v", raw, err)
 			}
 			return
