@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
@@ -182,7 +183,7 @@ func Run(ctx context.Context, env *testutil.Env, repoRoot string, n, runs int) (
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ca, err := cache.New(rc, cache.Options{Scheme: env.Scheme, DefaultNamespaces: map[string]cache.Config{ns: {}},
-		DefaultTransform: cache.TransformStripManagedFields()})
+		DefaultTransform: deckpkg.NewTransform()})
 	if err != nil {
 		return res, err
 	}
@@ -214,6 +215,9 @@ func Run(ctx context.Context, env *testutil.Env, repoRoot string, n, runs int) (
 	runtime.GC()
 	debug.FreeOSMemory()
 	res.RSSMB = rssMB()
+	if err := writeHeapProfile(); err != nil {
+		return res, err
+	}
 	return res, measure(ctx, &res, base, ca, c, ns, runs)
 }
 
@@ -341,6 +345,24 @@ func namespace(ctx context.Context, env *testutil.Env) (string, error) {
 		return "", err
 	}
 	return ns.Name, nil
+}
+
+// writeHeapProfile writes the heap profile to $PROWL_DECK_BENCH_HEAPPROFILE, when set, for
+// `go tool pprof -sample_index=inuse_space`: where Deck's memory goes.
+func writeHeapProfile() error {
+	path := os.Getenv("PROWL_DECK_BENCH_HEAPPROFILE")
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // rssMB is this process's resident set in MB: Deck, its cache and index (the API server is

@@ -111,7 +111,7 @@ GitHub credentials (--github-token-path, or a GitHub App) let it look up orgs an
 				return err
 			}
 			mgr, err := manager.New(manager.Options{Kubeconfig: kubeconfig, MetricsAddr: "0", HealthAddr: "0",
-				StripManagedFields: true, Namespaces: []string{agent.Config().ProwJobNamespace}})
+				Transform: deck.NewTransform(), Namespaces: []string{agent.Config().ProwJobNamespace}})
 			if err != nil {
 				return err
 			}

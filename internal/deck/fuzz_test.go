@@ -26,8 +26,7 @@ func FuzzQuery(f *testing.F) {
 		}
 		fl, err := parseFilter(q)
 		if err != nil {
-			var bad badParam
-			if !errors.As(err, &bad) {
+			if bp := (badParam{}); !errors.As(err, &bp) {
 				t.Fatalf("%q: an error that is not a badParam: %v", raw, err)
 			}
 			return

@@ -75,7 +75,8 @@ func newHarness(t *testing.T, s setup) *harness {
 	t.Cleanup(cancel)
 	h := &harness{t: t, ns: env.Namespace(t, "deck"), clock: clocktesting.NewFakeClock(now)}
 	h.cfg.Store(loadConfig(t, h.ns, s.deck, s.jobs))
-	c, err := cache.New(env.Config, cache.Options{Scheme: env.Scheme, DefaultNamespaces: map[string]cache.Config{h.ns: {}}})
+	c, err := cache.New(env.Config, cache.Options{Scheme: env.Scheme, DefaultNamespaces: map[string]cache.Config{h.ns: {}},
+		DefaultTransform: NewTransform()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -65,9 +66,9 @@ type Options struct {
 	// (prowjob_namespace), Pods only in PodNamespace. Plank then needs no list or watch of ProwJobs
 	// where Pods run, nor of Pods where ProwJobs live.
 	PodNamespace string
-	// StripManagedFields drops managedFields from cached objects: Deck holds every ProwJob and
-	// never shows them.
-	StripManagedFields bool
+	// Transform, when set, is what the cache stores every object through (its DefaultTransform):
+	// Deck's deck.NewTransform drops managedFields and shares what runs of a job have in common.
+	Transform toolscache.TransformFunc
 }
 
 // RestConfig is the cluster's client config with the query limits applied.
@@ -138,8 +139,8 @@ func NewForConfig(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		electNS = o.Namespaces[0]
 	}
 	cacheOpts := cache.Options{DefaultNamespaces: ns, ByObject: o.byObject()}
-	if o.StripManagedFields {
-		cacheOpts.DefaultTransform = cache.TransformStripManagedFields()
+	if o.Transform != nil {
+		cacheOpts.DefaultTransform = o.Transform
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
