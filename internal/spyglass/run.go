@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
+	"github.com/prowl-ci/prowl/internal/decorate"
 	"github.com/prowl-ci/prowl/internal/downwardapi"
 	"github.com/prowl-ci/prowl/internal/podutils/metadata"
 	"github.com/prowl-ci/prowl/internal/storage"
@@ -103,18 +104,24 @@ func (h *Handler) loadRun(ctx context.Context, loc location, pj *prowv1.ProwJob)
 	return rn, nil
 }
 
-// findProwJob finds the ProwJob of a job's run by its build ID label, as Prow's JobAgent does.
+// findProwJob finds the ProwJob of a job's run, matching its spec.job and status.buildID as
+// Prow's JobAgent does. The build ID label is the Pod's (Plank never puts it on the ProwJob), so
+// the cache is narrowed by the job label that every ProwJob Prowl makes carries, and searched
+// whole only when that finds nothing (a ProwJob created without labels).
 func (h *Handler) findProwJob(ctx context.Context, job, build string) (*prowv1.ProwJob, error) {
 	if h.o.ProwJobs == nil {
 		return nil, errors.New("no ProwJob cache")
 	}
-	var list prowv1.ProwJobList
-	if err := h.o.ProwJobs.List(ctx, &list, client.InNamespace(h.o.Config().ProwJobNamespace), client.MatchingLabels{prowv1.BuildIDLabel: build}); err != nil {
-		return nil, fmt.Errorf("list ProwJobs of build %s: %w", build, err)
-	}
-	for i := range list.Items {
-		if list.Items[i].Spec.Job == job {
-			return &list.Items[i], nil
+	ns := client.InNamespace(h.o.Config().ProwJobNamespace)
+	for _, opts := range [][]client.ListOption{{ns, client.MatchingLabels{prowv1.JobLabel: decorate.JobLabelValue(job)}}, {ns}} {
+		var list prowv1.ProwJobList
+		if err := h.o.ProwJobs.List(ctx, &list, opts...); err != nil {
+			return nil, fmt.Errorf("list ProwJobs of job %s: %w", job, err)
+		}
+		for i := range list.Items {
+			if list.Items[i].Spec.Job == job && list.Items[i].Status.BuildID == build {
+				return &list.Items[i], nil
+			}
 		}
 	}
 	return nil, notFound("No ProwJob has job %q and build ID %q.", job, build)

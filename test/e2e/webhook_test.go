@@ -122,8 +122,8 @@ func TestUpWebhookPresubmit(t *testing.T) {
 	if len(states) < 2 || states[0] != "pending" || states[len(states)-1] != "success" {
 		t.Errorf("statuses %v, want pending ... success", states)
 	}
-	// The pull request's status links to the run: its target_url is the job's status.url, which
-	// points at the Deck prowl up printed.
+	// From the pull request's status a user reaches the run: its target_url is the job's
+	// status.url, the job's run page on the Deck prowl up printed, which opens.
 	var link string
 	for _, s := range gh.Statuses("org/repo") {
 		if s.Context == "pull-check" && s.SHA == head && s.State == "success" {
@@ -133,6 +133,7 @@ func TestUpWebhookPresubmit(t *testing.T) {
 	if link == "" || link != pj.Status.URL {
 		t.Errorf("the success status links to %q, want the job's status.url %q", link, pj.Status.URL)
 	}
+	checkRunPage(t, pj, up.out.String())
 	if code := up.stop(t); code != 0 {
 		t.Errorf("prowl up exited %d after Ctrl-C:\n%s", code, up.out.String())
 	}
