@@ -48,7 +48,7 @@ func startLocalNode(t *testing.T, ctx context.Context, podNS string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	node := &localnode.Node{Name: "node-" + podNS, Namespace: podNS, Client: mgr.GetClient(), DataDir: t.TempDir(), Utilities: filepath.Dir(prowl), Self: prowl}
+	node := &localnode.Node{Name: "node-" + podNS, Namespace: podNS, Client: mgr.GetClient(), DataDir: t.TempDir(), Utilities: filepath.Dir(prowl), Self: prowl, HostFilesystem: true}
 	if err := node.Setup(mgr); err != nil {
 		t.Fatal(err)
 	}
