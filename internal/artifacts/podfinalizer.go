@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -87,12 +90,21 @@ func (k *podKeeper) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resul
 	has := controllerutil.ContainsFinalizer(pod, prowv1.PodInfoFinalizer)
 	switch {
 	case needed && !has && pod.DeletionTimestamp == nil:
-		return ctrl.Result{}, k.patch(ctx, pod, controllerutil.AddFinalizer)
+		err = k.patch(ctx, pod, controllerutil.AddFinalizer)
 	case !needed && has:
-		return ctrl.Result{}, k.patch(ctx, pod, controllerutil.RemoveFinalizer)
+		err = k.patch(ctx, pod, controllerutil.RemoveFinalizer)
 	}
-	return ctrl.Result{}, nil
+	if apierrors.IsConflict(err) {
+		// The Pod changed meanwhile (its kubelet or Plank wrote it): its update event brings
+		// it back, and the retry below covers a missed one; not an error worth a stack trace.
+		logr.FromContextOrDiscard(ctx).V(1).Info("pod changed meanwhile; reconciling again", "reason", err.Error())
+		return ctrl.Result{RequeueAfter: conflictRetry}, nil
+	}
+	return ctrl.Result{}, err
 }
+
+// conflictRetry is how soon a Pod whose patch met a newer version is looked at again.
+const conflictRetry = time.Second
 
 // needed says whether the Pod must stay until the completer has read it: its ProwJob exists,
 // has a bucket to write to, and has not had its directory completed; and the Pod is not being
