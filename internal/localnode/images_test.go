@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -223,5 +224,41 @@ func TestPrivateImagePull(t *testing.T) {
 	}
 	if len(img.Layers) != 2 || img.Config.WorkingDir != "/work" {
 		t.Errorf("pulled %+v", img)
+	}
+}
+
+// TestImageFSGroup: with the Pod's fsGroup, a container running as a user of no other standing
+// writes into an emptyDir, which belongs to the group with the setgid bit, so the file it makes
+// does too, and the group is among the process's groups; without fsGroup the write is refused.
+func TestImageFSGroup(t *testing.T) {
+	t.Parallel()
+	ref := push(t, testRegistry(t), "busybox:1", busyboxImage(t))
+	uid, fsGroup := int64(1000), int64(2000)
+	script := "touch /scratch/made && stat -c '%g %A' /scratch /scratch/made && id -G"
+	withScratch := func(fsGroup *int64) func(*corev1.Pod) {
+		return func(p *corev1.Pod) {
+			p.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsUser: &uid, FSGroup: fsGroup}
+			p.Spec.Volumes = []corev1.Volume{{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+			p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "scratch", MountPath: "/scratch"}}
+		}
+	}
+	c := corev1.Container{Image: ref, Command: []string{"sh", "-c", script}}
+	phase, out := runInImage(t, imageNode(t), context.Background(), c, withScratch(&fsGroup))
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if phase != corev1.PodSucceeded || len(lines) != 3 {
+		t.Fatalf("phase %s, output %q; want Succeeded and three lines", phase, out)
+	}
+	if dir := lines[0]; !strings.HasPrefix(dir, "2000 d") || dir[len(dir)-4] != 's' || dir[len(dir)-5] != 'w' {
+		t.Errorf("the emptyDir is %q; want group 2000, group-writable, setgid (drwxrwsr-x)", dir)
+	}
+	if file := lines[1]; !strings.HasPrefix(file, "2000 ") {
+		t.Errorf("the file the container made is %q; want group 2000, from the directory's setgid bit", file)
+	}
+	if groups := strings.Fields(lines[2]); !slices.Contains(groups, "2000") {
+		t.Errorf("the process's groups are %v; want fsGroup 2000 among them", groups)
+	}
+
+	if phase, out := runInImage(t, imageNode(t), context.Background(), c, withScratch(nil)); phase != corev1.PodFailed {
+		t.Errorf("without fsGroup: phase %s, output %q; want Failed (uid 1000 may not write the emptyDir), else the test proves nothing", phase, out)
 	}
 }
