@@ -3,10 +3,8 @@ package localnode
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,35 +16,14 @@ import (
 	"github.com/prowl-ci/prowl/internal/testutil"
 )
 
-var (
-	prowlOnce sync.Once
-	prowlBin  string
-)
-
 // node is a Node for RunOnce on the host's filesystem, re-running a prowl binary built once for
-// the package.
+// the test process.
 func node(t *testing.T) *Node {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("skipping: the local node runs containers in mount namespaces, which needs root")
 	}
-	prowlOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "prowl-localnode-test-")
-		if err != nil {
-			return
-		}
-		// A plain build reuses what `go test` already compiled.
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "prowl"), "./cmd/prowl")
-		cmd.Dir = testutil.RepoRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Logf("build prowl: %v\n%s", err, out)
-			return
-		}
-		prowlBin = filepath.Join(dir, "prowl")
-	})
-	if prowlBin == "" {
-		t.Fatal("prowl did not build")
-	}
+	prowlBin := testutil.ProwlBinary(t)
 	return &Node{Name: "test", DataDir: t.TempDir(), Utilities: filepath.Dir(prowlBin), Self: prowlBin, HostFilesystem: true}
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,23 +23,10 @@ import (
 	"github.com/prowl-ci/prowl/internal/testutil"
 )
 
-// buildProwl builds the prowl binary the local node re-runs to set up a container (a plain build,
-// which reuses what `go test` compiled).
-func buildProwl(t *testing.T) string {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "prowl")
-	cmd := exec.Command("go", "build", "-o", out, "./cmd/prowl")
-	cmd.Dir = testutil.RepoRoot()
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build prowl: %v\n%s", err, b)
-	}
-	return out
-}
-
 // startLocalNode runs the real local node over podNS in a manager of its own.
 func startLocalNode(t *testing.T, ctx context.Context, podNS string) {
 	t.Helper()
-	prowl := buildProwl(t)
+	prowl := testutil.ProwlBinary(t)
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
 		Scheme: env.Scheme, Cache: cache.Options{DefaultNamespaces: map[string]cache.Config{podNS: {}}},
 		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
