@@ -57,12 +57,15 @@ clean:
 
 # fuzz runs each fuzz target for FUZZTIME. A crasher is written to its package's
 # testdata/fuzz/<Target>/; commit it, and every `go test` runs it as a seed from then on.
+# FUZZ_FLAGS go to each `go test -fuzz`: `FUZZ_FLAGS=-parallel=1` fuzzes on one worker, leaving
+# the other core of a shared machine free.
 FUZZTIME ?= 30s
+FUZZ_FLAGS ?=
 FUZZ_TARGETS := internal/config:FuzzJobConfig internal/decorate:FuzzPod internal/storage:FuzzJobDir \
   internal/deck:FuzzQuery internal/spyglass:FuzzLocateFile internal/plugins:FuzzParseCommands internal/trigger:FuzzWebhook
 fuzz: controlplane
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t#*:}; echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
-	  KUBEBUILDER_ASSETS="$$(hack/controlplane/build.sh)" $(GO) test ./$$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) || exit 1; \
+	  KUBEBUILDER_ASSETS="$$(hack/controlplane/build.sh)" $(GO) test ./$$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $(FUZZ_FLAGS) || exit 1; \
 	done
 
 # images builds Prowl's OCI images without a Docker engine into $(IMAGES_DIR) (one OCI layout per
