@@ -68,6 +68,14 @@ fuzz: controlplane
 	  KUBEBUILDER_ASSETS="$$(hack/controlplane/build.sh)" $(GO) test ./$$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $(FUZZ_FLAGS) || exit 1; \
 	done
 
+# load runs the load tests at full size, one package after the other (PROWL_LOAD=1): Hook at 200
+# events/s for 60 s, and Plank with 5,000 jobs under its three limits. Each prints one line of
+# figures; docs/reliability.md keeps the latest.
+.PHONY: load
+load: controlplane
+	KUBEBUILDER_ASSETS="$$(hack/controlplane/build.sh)" PROWL_LOAD=1 $(GO) test -p 1 -v -count=1 -timeout 60m \
+	  -run '^(TestHookLoad|TestPlankLoad)$$' ./internal/trigger ./internal/plank
+
 # images builds Prowl's OCI images without a Docker engine into $(IMAGES_DIR) (one OCI layout per
 # image, linux/amd64 and linux/arm64) and pushes them when REGISTRY is set; see docs/deploy.md.
 # Settings: REGISTRY, TAG, PLATFORMS, STATIC_BASE, CLONEREFS_BASE (default: this machine's git), SOURCE_DATE_EPOCH.

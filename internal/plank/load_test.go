@@ -38,7 +38,8 @@ type loadSpec struct {
 // kubelet runs each Pod and ends it as soon as a limit the Pod counts against is full (or after
 // a second), so Plank works at its limits all the time. Watches on the ProwJobs and on the Pods
 // check every change: at no moment are more ProwJobs pending, or more Pods running, than a limit
-// allows; every job starts once and succeeds. PROWL_LOAD=1 runs 5,000 jobs; otherwise 500.
+// allows; every job starts once and succeeds. PROWL_LOAD=1 (`make load`) runs 5,000 jobs;
+// otherwise 500.
 func TestPlankLoad(t *testing.T) {
 	n := 500
 	if os.Getenv("PROWL_LOAD") != "" {
@@ -82,8 +83,9 @@ func TestPlankLoad(t *testing.T) {
 }
 
 // loadSpecs names n ProwJobs load-00000… in creation order and mixes them: half run without a
-// limit of their own (plank.max_concurrency holds them), three tenths are in queue q (one tenth
-// of these also limited per job), and two tenths are runs of five jobs of max_concurrency 2.
+// limit of their own (plank.max_concurrency holds them); three tenths are in queue q, a third of
+// these runs of three jobs of max_concurrency 2; two tenths are runs of five jobs of
+// max_concurrency 2.
 func loadSpecs(n int) map[string]loadSpec {
 	specs := map[string]loadSpec{}
 	for i := range n {
