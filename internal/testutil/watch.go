@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -24,23 +25,17 @@ func Follow(ctx context.Context, t testing.TB, c client.WithWatch, list client.O
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		for ctx.Err() == nil {
-			next, err := watchFrom(ctx, c, list, ns, rv, each)
-			if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
-				next, err = relist(ctx, c, list, ns, each)
+	// A watch that ends, or fails while the API server is away for a moment, is taken up again
+	// 100 ms later.
+	go wait.UntilWithContext(ctx, func(ctx context.Context) {
+		var err error
+		rv, err = watchFrom(ctx, c, list, ns, rv, each) // the last version seen, even on an error
+		if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
+			if listed, err := relist(ctx, c, list, ns, each); err == nil {
+				rv = listed
 			}
-			if err != nil {
-				// The API server is away for a moment: try again at a gentle pace.
-				select {
-				case <-ctx.Done():
-				case <-time.After(100 * time.Millisecond):
-				}
-				continue
-			}
-			rv = next
 		}
-	}()
+	}, 100*time.Millisecond)
 }
 
 // relist calls each for every object of list's kind in ns and returns the list's version.
