@@ -50,7 +50,7 @@ func (o NodeOptions) apply(n *localnode.Node, c *config.Config, w io.Writer) {
 		return
 	}
 	fmt.Fprintf(w, "local node: each container runs in its image, pulled into %s; the pod utilities of %s images run from the binaries beside prowl (%s)\n",
-		n.Images.Dir, localnode.LocalUtilityPrefix, why)
+		n.ImageDir(), localnode.LocalUtilityPrefix, why)
 }
 
 // runImageDir is prowl run's layer cache: the user's cache dir, shared by every run.

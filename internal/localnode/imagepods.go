@@ -29,6 +29,9 @@ func (n *Node) onHost(c corev1.Container) bool {
 	return n.HostFilesystem || strings.HasPrefix(c.Image, LocalUtilityPrefix)
 }
 
+// ImageDir is where the node keeps pulled images: Images.Dir, by default DataDir/images.
+func (n *Node) ImageDir() string { return n.images().Dir }
+
 func (n *Node) images() *Images {
 	n.imagesOnce.Do(func() {
 		if n.Images == nil {
