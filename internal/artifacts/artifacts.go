@@ -73,6 +73,10 @@ type Options struct {
 	// Workers is how many ProwJobs are completed at once.
 	Workers  int
 	Recorder *events.Recorder
+	// BucketRetry is how often a job whose bucket cannot be opened (no credentials, say) is
+	// tried again (default 1 min). Its Pod stays meanwhile (the pod-info finalizer), so nothing is
+	// lost while it waits.
+	BucketRetry time.Duration
 }
 
 // Completer is the controller.
@@ -85,14 +89,27 @@ type Completer struct {
 
 	mu      sync.Mutex
 	buckets map[string]*blob.Bucket
+	down    map[string]string // buckets that could not be opened: the error last said
 }
+
+// bucketError is a bucket that could not be opened.
+type bucketError struct {
+	name string
+	err  error
+}
+
+func (e *bucketError) Error() string { return fmt.Sprintf("open bucket %s: %v", e.name, e.err) }
+func (e *bucketError) Unwrap() error { return e.err }
 
 // Setup adds the completer to mgr, over the completed ProwJobs not yet annotated.
 func Setup(mgr ctrl.Manager, o Options) (*Completer, error) {
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
 	}
-	c := &Completer{Client: mgr.GetClient(), Live: mgr.GetAPIReader(), Options: o, buckets: map[string]*blob.Bucket{},
+	if o.BucketRetry <= 0 {
+		o.BucketRetry = time.Minute
+	}
+	c := &Completer{Client: mgr.GetClient(), Live: mgr.GetAPIReader(), Options: o, buckets: map[string]*blob.Bucket{}, down: map[string]string{},
 		clusters: map[string]cluster.Cluster{prowv1.DefaultClusterAlias: mgr}}
 	for name, bc := range o.BuildClusters {
 		c.clusters[name] = bc
@@ -161,6 +178,12 @@ func (c *Completer) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resul
 		}
 	}
 	written, err := c.complete(ctx, pj, gcs, pod)
+	var down *bucketError
+	if errors.As(err, &down) {
+		c.bucketDown(log, down)
+		c.Recorder.Warning(pj, events.ReasonArtifactsFailed, "WriteArtifacts", "Cannot write the artifact directory: %v. Retried every %v.", down, c.BucketRetry)
+		return ctrl.Result{RequeueAfter: c.BucketRetry}, nil
+	}
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -248,10 +271,26 @@ func (c *Completer) bucket(ctx context.Context, name string) (*blob.Bucket, erro
 	}
 	b, err := storage.Open(ctx, name, c.Storage)
 	if err != nil {
-		return nil, fmt.Errorf("open bucket %s: %w", name, err)
+		return nil, &bucketError{name: name, err: err}
+	}
+	if _, was := c.down[name]; was {
+		logr.FromContextOrDiscard(ctx).Info("bucket opened; the jobs that waited for it are completed now", "bucket", name)
+		delete(c.down, name)
 	}
 	c.buckets[name] = b
 	return b, nil
+}
+
+// bucketDown logs that a bucket cannot be opened once, and again only when the reason changes:
+// every job that writes there meets the same error at every retry.
+func (c *Completer) bucketDown(log logr.Logger, e *bucketError) {
+	c.mu.Lock()
+	said := c.down[e.name] == e.Error()
+	c.down[e.name] = e.Error()
+	c.mu.Unlock()
+	if !said {
+		log.Error(e, "cannot write artifact directories to this bucket; the jobs that use it wait and are retried", "bucket", e.name, "every", c.BucketRetry.String())
+	}
 }
 
 // complete writes the files the job's directory lacks and returns their names.
