@@ -57,13 +57,24 @@ clean:
 
 # fuzz runs each fuzz target for FUZZTIME. A crasher is written to its package's
 # testdata/fuzz/<Target>/; commit it, and every `go test` runs it as a seed from then on.
+# FUZZ_FLAGS go to each `go test -fuzz`: `FUZZ_FLAGS=-parallel=1` fuzzes on one worker, leaving
+# the other core of a shared machine free.
 FUZZTIME ?= 30s
+FUZZ_FLAGS ?=
 FUZZ_TARGETS := internal/config:FuzzJobConfig internal/decorate:FuzzPod internal/storage:FuzzJobDir \
   internal/deck:FuzzQuery internal/spyglass:FuzzLocateFile internal/plugins:FuzzParseCommands internal/trigger:FuzzWebhook
 fuzz: controlplane
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t#*:}; echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
-	  KUBEBUILDER_ASSETS="$$(hack/controlplane/build.sh)" $(GO) test ./$$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) || exit 1; \
+	  KUBEBUILDER_ASSETS="$$(hack/controlplane/build.sh)" $(GO) test ./$$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $(FUZZ_FLAGS) || exit 1; \
 	done
+
+# load runs the load tests at full size, one package after the other (PROWL_LOAD=1): Hook at 200
+# events/s for 60 s, and Plank with 5,000 jobs under its three limits. Each prints one line of
+# figures; docs/reliability.md keeps the latest.
+.PHONY: load
+load: controlplane
+	KUBEBUILDER_ASSETS="$$(hack/controlplane/build.sh)" PROWL_LOAD=1 $(GO) test -p 1 -v -count=1 -timeout 60m \
+	  -run '^(TestHookLoad|TestPlankLoad)$$' ./internal/trigger ./internal/plank
 
 # images builds Prowl's OCI images without a Docker engine into $(IMAGES_DIR) (one OCI layout per
 # image, linux/amd64 and linux/arm64) and pushes them when REGISTRY is set; see docs/deploy.md.

@@ -51,6 +51,17 @@ type ControlPlane struct {
 	Kubeconfig string
 }
 
+// NewScheme knows what a control plane serves: the Kubernetes types, ProwJobs and CRDs.
+func NewScheme() (*runtime.Scheme, error) {
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, prowv1.AddToScheme, apiextensionsv1.AddToScheme} {
+		if err := add(scheme); err != nil {
+			return nil, err
+		}
+	}
+	return scheme, nil
+}
+
 // DefaultAssets is where the binaries are built: $PROWL_CACHE, else ~/.cache/prowl, then
 // bin/<Version>.
 func DefaultAssets() string { return cpbuild.Dir() }
@@ -77,11 +88,9 @@ func Start(ctx context.Context, o Options) (*ControlPlane, error) {
 	if err != nil {
 		return nil, err
 	}
-	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, prowv1.AddToScheme, apiextensionsv1.AddToScheme} {
-		if err := add(scheme); err != nil {
-			return nil, err
-		}
+	scheme, err := NewScheme()
+	if err != nil {
+		return nil, err
 	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory:    o.Assets,

@@ -54,10 +54,11 @@ func earlier(a, b *prowv1.ProwJob) bool {
 	return a.Name < b.Name
 }
 
-// ahead counts the jobs that hold a slot before pj: pending ones, and triggered ones created
-// earlier.
-func ahead(pj *prowv1.ProwJob, others []prowv1.ProwJob) int {
-	n := 0
+// ahead counts the jobs that hold a slot before pj, each once: of others (the cache's jobs of a
+// limit) the pending ones and the triggered ones created earlier, and the jobs of the limit
+// being started, which the cache may not show pending yet.
+func ahead(pj *prowv1.ProwJob, others []prowv1.ProwJob, starting []*prowv1.ProwJob) int {
+	holding := map[string]bool{}
 	for i := range others {
 		o := &others[i]
 		if o.Name == pj.Name || o.Complete() {
@@ -65,27 +66,47 @@ func ahead(pj *prowv1.ProwJob, others []prowv1.ProwJob) int {
 		}
 		switch state(o) {
 		case prowv1.PendingState:
-			n++
+			holding[o.Name] = true
 		case prowv1.TriggeredState:
 			if earlier(o, pj) {
-				n++
+				holding[o.Name] = true
 			}
 		}
 	}
-	return n
+	for _, o := range starting {
+		if o.Name != pj.Name {
+			holding[o.Name] = true
+		}
+	}
+	return len(holding)
+}
+
+// startingOf are the jobs being started that count against the same limit as pj: of its
+// namespace, and alike by same.
+func startingOf(pj *prowv1.ProwJob, starting []*prowv1.ProwJob, same func(*prowv1.ProwJob) bool) []*prowv1.ProwJob {
+	var out []*prowv1.ProwJob
+	for _, o := range starting {
+		if o.Namespace == pj.Namespace && same(o) {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // hasCapacity checks plank.max_concurrency (pending jobs), the job's max_concurrency and its job
-// queue's capacity (pending jobs and earlier triggered ones).
-func (r *Reconciler) hasCapacity(ctx context.Context, pj *prowv1.ProwJob) (bool, string, error) {
+// queue's capacity (pending jobs and earlier triggered ones), counting the jobs being started
+// too. The reason it gives names the limit, not how many jobs hold it: a waiting job's
+// description then changes only when what it waits for does, not with every job that starts
+// or ends (500 jobs under the three limits wrote about 7 extra statuses each).
+func (r *Reconciler) hasCapacity(ctx context.Context, pj *prowv1.ProwJob, starting []*prowv1.ProwJob) (bool, string, error) {
 	cfg := r.Config()
 	if max := cfg.Plank.MaxConcurrency; max > 0 {
 		pending, err := r.list(ctx, pj.Namespace, stateIndex, string(prowv1.PendingState))
 		if err != nil {
 			return false, "", err
 		}
-		if len(pending) >= max {
-			return false, fmt.Sprintf("%d jobs are running, plank.max_concurrency is %d", len(pending), max), nil
+		if ahead(pj, pending, startingOf(pj, starting, func(*prowv1.ProwJob) bool { return true })) >= max {
+			return false, fmt.Sprintf("plank.max_concurrency (%d) is reached", max), nil
 		}
 	}
 	if max := pj.Spec.MaxConcurrency; max > 0 {
@@ -93,8 +114,8 @@ func (r *Reconciler) hasCapacity(ctx context.Context, pj *prowv1.ProwJob) (bool,
 		if err != nil {
 			return false, "", err
 		}
-		if n := ahead(pj, same); n >= max {
-			return false, fmt.Sprintf("%d runs of %s are ahead, its max_concurrency is %d", n, pj.Spec.Job, max), nil
+		if ahead(pj, same, startingOf(pj, starting, func(o *prowv1.ProwJob) bool { return o.Spec.Job == pj.Spec.Job })) >= max {
+			return false, fmt.Sprintf("%s's max_concurrency (%d) is reached by runs ahead", pj.Spec.Job, max), nil
 		}
 	}
 	if q := pj.Spec.JobQueueName; q != "" {
@@ -107,8 +128,8 @@ func (r *Reconciler) hasCapacity(ctx context.Context, pj *prowv1.ProwJob) (bool,
 			if err != nil {
 				return false, "", err
 			}
-			if n := ahead(pj, queued); n >= capacity {
-				return false, fmt.Sprintf("%d jobs of queue %s are ahead, its capacity is %d", n, q, capacity), nil
+			if ahead(pj, queued, startingOf(pj, starting, func(o *prowv1.ProwJob) bool { return o.Spec.JobQueueName == q })) >= capacity {
+				return false, fmt.Sprintf("job queue %s's capacity (%d) is reached by jobs ahead", q, capacity), nil
 			}
 		}
 	}

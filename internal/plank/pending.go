@@ -41,7 +41,13 @@ func (r *Reconciler) syncPending(ctx context.Context, pj *prowv1.ProwJob) (outco
 		return r.unknownCluster(pj)
 	}
 	pod := &corev1.Pod{}
-	err := c.Get(ctx, client.ObjectKey{Namespace: pj.Spec.Namespace, Name: pj.Status.PodName}, pod)
+	key := client.ObjectKey{Namespace: pj.Spec.Namespace, Name: pj.Status.PodName}
+	err := c.Get(ctx, key, pod)
+	if apierrors.IsNotFound(err) {
+		// The cache may not have seen a Pod created a moment ago (the ProwJob's and the Pods'
+		// watches run apart): only the API server can say that it is gone.
+		err = r.liveReader(pj).Get(ctx, key, pod)
+	}
 	if apierrors.IsNotFound(err) {
 		return r.revive(ctx, pj, "The Pod disappeared", "%[1]s and plank.max_revivals (%[2]d) is used up.", false), nil
 	}

@@ -1,6 +1,7 @@
 package plank
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strconv"
@@ -36,14 +37,22 @@ type harness struct {
 	cancel context.CancelFunc
 	n      int
 	mu     sync.Mutex
+	// workers is how many ProwJobs Plank reconciles at once; 0 is 8.
+	workers int
 }
 
 // newHarness runs Plank in a manager of its own over a namespace of its own, with a fake clock.
 // plankConfig is YAML under plank: (indented two spaces).
 func newHarness(t *testing.T, plankConfig string) *harness {
 	t.Helper()
+	return newHarnessWorkers(t, plankConfig, 0)
+}
+
+// newHarnessWorkers is newHarness with Plank reconciling workers ProwJobs at once (0: 8).
+func newHarnessWorkers(t *testing.T, plankConfig string, workers int) *harness {
+	t.Helper()
 	ns := env.Namespace(t, "plank")
-	h := &harness{t: t, ns: ns, clock: clocktesting.NewFakeClock(time.Now()), k: kubelet{t: t, ns: ns}}
+	h := &harness{t: t, ns: ns, clock: clocktesting.NewFakeClock(time.Now()), k: kubelet{t: t, ns: ns}, workers: workers}
 	h.cfg = seedconfig.Load(t, ns, plankConfig, "")
 	h.start(false)
 	return h
@@ -77,7 +86,7 @@ func (h *harness) startFull(leaderElect bool, clusters map[string]cluster.Cluste
 		h.t.Fatal(err)
 	}
 	h.n++
-	r, err := Setup(ctx, mgr, Options{Config: func() *config.Config { h.mu.Lock(); defer h.mu.Unlock(); return h.cfg }, Clock: h.clock, BuildIDs: ids, Workers: 8, BuildClusters: clusters})
+	r, err := Setup(ctx, mgr, Options{Config: func() *config.Config { h.mu.Lock(); defer h.mu.Unlock(); return h.cfg }, Clock: h.clock, BuildIDs: ids, Workers: cmp.Or(h.workers, 8), BuildClusters: clusters})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -489,10 +498,10 @@ func TestEarlier(t *testing.T) {
 	pending := at("p", 200)
 	pending.Status.State = prowv1.PendingState
 	others := []prowv1.ProwJob{zLate, aLater, bSame, pending}
-	if n := ahead(&aLater, others); n != 3 {
+	if n := ahead(&aLater, others, nil); n != 3 {
 		t.Errorf("%d jobs ahead of a (z and b earlier, p pending), want 3", n)
 	}
-	if n := ahead(&bSame, others); n != 1 {
+	if n := ahead(&bSame, others, nil); n != 1 {
 		t.Errorf("%d jobs ahead of b (p pending), want 1", n)
 	}
 }

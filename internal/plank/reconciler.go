@@ -42,6 +42,12 @@ type Reconciler struct {
 	BuildIDs        BuildIDs
 	// Recorder records the job's steps as Events; nil records none.
 	Recorder *events.Recorder
+	// LiveReaders read Pods from each build cluster's API server, past the cache, by the same
+	// aliases as BuildClusters; an alias missing reads through its BuildClusters client.
+	LiveReaders map[string]client.Reader
+
+	// starting are the jobs being started, which the capacity checks count.
+	starting starting
 }
 
 // outcome is what a state's sync decided: when to come back, and whether the job's Pod goes
@@ -145,16 +151,34 @@ func (r *Reconciler) finish(pj *prowv1.ProwJob, state prowv1.ProwJobState, descr
 	pj.Status.State, pj.Status.Description, pj.Status.CompletionTime = state, description, &now
 }
 
-func (r *Reconciler) cluster(pj *prowv1.ProwJob) (client.Client, bool) {
+// clusterAlias is the build cluster pj runs on, as a key of BuildClusters; false when Plank
+// knows no such cluster.
+func (r *Reconciler) clusterAlias(pj *prowv1.ProwJob) (string, bool) {
 	name := pj.Spec.Cluster
 	if name == "" {
 		name = prowv1.DefaultClusterAlias
 	}
-	c, ok := r.BuildClusters[name]
-	if !ok && r.AnyClusterLocal {
-		c, ok = r.BuildClusters[prowv1.DefaultClusterAlias]
+	if _, ok := r.BuildClusters[name]; ok {
+		return name, true
 	}
-	return c, ok
+	if _, ok := r.BuildClusters[prowv1.DefaultClusterAlias]; ok && r.AnyClusterLocal {
+		return prowv1.DefaultClusterAlias, true
+	}
+	return "", false
+}
+
+func (r *Reconciler) cluster(pj *prowv1.ProwJob) (client.Client, bool) {
+	alias, ok := r.clusterAlias(pj)
+	return r.BuildClusters[alias], ok
+}
+
+// liveReader reads pj's Pod from its build cluster's API server rather than the cache.
+func (r *Reconciler) liveReader(pj *prowv1.ProwJob) client.Reader {
+	alias, _ := r.clusterAlias(pj)
+	if lr, ok := r.LiveReaders[alias]; ok {
+		return lr
+	}
+	return r.BuildClusters[alias]
 }
 
 // unknownCluster ends a job whose spec.cluster names no build cluster of Plank's: in error, for

@@ -9,14 +9,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -57,6 +55,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Reconciler, error
 	r := &Reconciler{
 		Client:        mgr.GetClient(),
 		BuildClusters: map[string]client.Client{prowv1.DefaultClusterAlias: mgr.GetClient()},
+		LiveReaders:   map[string]client.Reader{prowv1.DefaultClusterAlias: mgr.GetAPIReader()},
 		Config:        o.Config,
 		Clock:         o.Clock,
 		BuildIDs:      o.BuildIDs,
@@ -71,12 +70,14 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Reconciler, error
 			continue
 		}
 		r.BuildClusters[alias] = mgr.GetClient()
+		r.LiveReaders[alias] = mgr.GetAPIReader()
 	}
 	for name, c := range o.BuildClusters {
 		if err := mgr.Add(c); err != nil {
 			return nil, err
 		}
 		r.BuildClusters[name] = c.GetClient()
+		r.LiveReaders[name] = c.GetAPIReader()
 	}
 	// A Pod is named after its ProwJob, which lives in prowjob_namespace.
 	podToProwJob := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, pod client.Object) []reconcile.Request {
@@ -101,30 +102,6 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) (*Reconciler, error
 	}
 	registerStateMetric(mgr.GetCache())
 	return r, nil
-}
-
-// wakeWaiting: when a job leaves pending or finishes, the triggered jobs that may have waited for
-// its slot (same job, same queue, or any when plank.max_concurrency is set) are reconciled.
-func (r *Reconciler) wakeWaiting(ctx context.Context, e event.TypedUpdateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	old, cur := e.ObjectOld.(*prowv1.ProwJob), e.ObjectNew.(*prowv1.ProwJob)
-	if state(old) != prowv1.PendingState || state(cur) == prowv1.PendingState {
-		return
-	}
-	var waiting []prowv1.ProwJob
-	if r.Config().Plank.MaxConcurrency > 0 {
-		waiting, _ = r.list(ctx, cur.Namespace, stateIndex, string(prowv1.TriggeredState))
-	} else {
-		waiting, _ = r.list(ctx, cur.Namespace, jobIndex, cur.Spec.Job)
-		if qn := cur.Spec.JobQueueName; qn != "" {
-			queued, _ := r.list(ctx, cur.Namespace, queueIndex, qn)
-			waiting = append(waiting, queued...)
-		}
-	}
-	for i := range waiting {
-		if state(&waiting[i]) == prowv1.TriggeredState {
-			q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: waiting[i].Namespace, Name: waiting[i].Name}})
-		}
-	}
 }
 
 var (

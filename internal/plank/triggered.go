@@ -26,19 +26,25 @@ type triggered struct {
 	buildID string
 	pod     *corev1.Pod
 	created bool // the Pod is new, not one adopted from before
+	claimed bool // a slot of the job's limits is held for it (see starting)
 }
 
 // triggeredStep is one step of syncTriggered: done stops the steps there, with out and err.
 type triggeredStep func(ctx context.Context, t *triggered) (done bool, out outcome, err error)
 
 // syncTriggered starts a triggered job's Pod, in order: set the status defaults, abort the
-// presubmits this one supersedes, wait for capacity, find the build cluster, make the Pod,
-// create (or adopt) it, and mark the job pending. A step stops early when the job must wait, or
-// cannot run.
+// presubmits this one supersedes, find the build cluster, claim a slot of each limit, make the
+// Pod, create (or adopt) it, and mark the job pending. A step stops early when the job must
+// wait, or cannot run; a job that stops for good, or to wait, lets its slot go.
 func (r *Reconciler) syncTriggered(ctx context.Context, pj *prowv1.ProwJob) (outcome, error) {
 	t := &triggered{pj: pj}
-	for _, step := range []triggeredStep{r.setDefaults, r.checkTimeouts, r.abortSupersededStep, r.waitForCapacity, r.findCluster, r.makePod, r.createPod, r.markPending} {
+	for _, step := range []triggeredStep{r.setDefaults, r.checkTimeouts, r.abortSupersededStep, r.findCluster, r.waitForCapacity, r.makePod, r.createPod, r.markPending} {
 		if done, out, err := step(ctx, t); done || err != nil {
+			// A transient error keeps the slot: the retry comes back to start the job, maybe
+			// to adopt a Pod the failed attempt made.
+			if t.claimed && (pj.Complete() || err == nil) {
+				r.starting.release(pj)
+			}
 			return out, err
 		}
 	}
@@ -109,11 +115,22 @@ func (r *Reconciler) abortSupersededStep(ctx context.Context, t *triggered) (boo
 	return false, outcome{}, nil
 }
 
-// waitForCapacity stops, saying why in the description, while the job is over a concurrency
-// limit; a finishing job of the same limit requeues it, and a minute's requeue covers missed
-// events.
+// waitForCapacity claims a slot of each limit the job counts against, or stops, saying why in
+// the description, while one is full: a finishing job of the same limit requeues it, and a
+// minute's requeue covers missed events. A job whose Pod exists already (made before a restart
+// or a lost status write) takes its slot without waiting: the Pod runs.
 func (r *Reconciler) waitForCapacity(ctx context.Context, t *triggered) (bool, outcome, error) {
-	ok, why, err := r.hasCapacity(ctx, t.pj)
+	pod := &corev1.Pod{}
+	if err := t.cluster.Get(ctx, client.ObjectKey{Namespace: t.pj.Spec.Namespace, Name: t.pj.Name}, pod); err == nil && pod.DeletionTimestamp == nil {
+		r.starting.hold(t.pj)
+		t.claimed = true
+		return false, outcome{}, nil
+	}
+	var why string
+	ok, err := r.starting.claim(ctx, r.Client, t.pj, func(others []*prowv1.ProwJob) (ok bool, err error) {
+		ok, why, err = r.hasCapacity(ctx, t.pj, others)
+		return ok, err
+	})
 	if err != nil {
 		return true, outcome{}, err
 	}
@@ -122,6 +139,7 @@ func (r *Reconciler) waitForCapacity(ctx context.Context, t *triggered) (bool, o
 		t.pj.Status.Description = "Waiting: " + why
 		return true, outcome{Result: ctrl.Result{RequeueAfter: time.Minute}}, nil
 	}
+	t.claimed = true
 	return false, outcome{}, nil
 }
 
