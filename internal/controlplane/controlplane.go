@@ -49,6 +49,10 @@ type ControlPlane struct {
 	Config *rest.Config
 	// Kubeconfig is the admin kubeconfig's path, <data-dir>/kubeconfig.
 	Kubeconfig string
+
+	// keptCerts holds the serving certificate RestartAPIServer serves again, and servingCA its CA.
+	keptCerts string
+	servingCA []byte
 }
 
 // DefaultAssets is where the binaries are built: $PROWL_CACHE, else ~/.cache/prowl, then
@@ -148,4 +152,46 @@ func (cp *ControlPlane) install(ctx context.Context, scheme *runtime.Scheme, nam
 }
 
 // Stop stops the API server and etcd; the data stays for the next Start.
-func (cp *ControlPlane) Stop() error { return cp.env.Stop() }
+func (cp *ControlPlane) Stop() error {
+	if cp.keptCerts != "" {
+		defer os.RemoveAll(cp.keptCerts)
+	}
+	return cp.env.Stop()
+}
+
+// RestartAPIServer stops the kube-apiserver (SIGTERM, as a rollout does) and starts it again on
+// the same port and etcd, serving the same certificate, so that every client made before (and
+// every kubeconfig written) reconnects as it would to a restarted API server of a cluster. etcd
+// keeps running. The first restart copies the serving certificate out of the API server's own
+// directory, which envtest removes and fills with new certificates at each start.
+func (cp *ControlPlane) RestartAPIServer() error {
+	s := cp.env.ControlPlane.APIServer
+	if cp.keptCerts == "" {
+		dir, err := os.MkdirTemp("", "prowl-apiserver-certs-")
+		if err != nil {
+			return err
+		}
+		for _, f := range []string{"apiserver.crt", "apiserver.key"} {
+			raw, err := os.ReadFile(filepath.Join(s.CertDir, f))
+			if err == nil {
+				err = os.WriteFile(filepath.Join(dir, f), raw, 0o600)
+			}
+			if err != nil {
+				_ = os.RemoveAll(dir)
+				return fmt.Errorf("keep the API server's serving certificate: %w", err)
+			}
+		}
+		cp.keptCerts, cp.servingCA = dir, s.SecureServing.CA
+		s.Configure().Set("tls-cert-file", filepath.Join(dir, "apiserver.crt")).Set("tls-private-key-file", filepath.Join(dir, "apiserver.key"))
+	}
+	if err := s.Stop(); err != nil {
+		return fmt.Errorf("stop the API server: %w", err)
+	}
+	if err := s.Start(); err != nil {
+		return fmt.Errorf("start the API server again: %w", err)
+	}
+	// Start made a new CA for certificates it no longer serves; kubeconfigs written from now on
+	// must trust the one served.
+	s.SecureServing.CA = cp.servingCA
+	return nil
+}
