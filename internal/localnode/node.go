@@ -73,6 +73,9 @@ type podRun struct {
 	done   chan struct{}
 	mu     sync.Mutex
 	procs  map[string]*os.Process
+	// terminating is set, under mu, once the Pod is being deleted: no container starts after it,
+	// as the kubelet starts none in a Pod it is stopping.
+	terminating bool
 }
 
 // Setup registers the node's reconciler over the namespace's Pods.
@@ -151,7 +154,7 @@ func (n *Node) stop(pod *corev1.Pod) {
 	if pod.Spec.TerminationGracePeriodSeconds != nil {
 		grace = time.Duration(*pod.Spec.TerminationGracePeriodSeconds) * time.Second
 	}
-	r.signal(syscall.SIGTERM)
+	r.terminate()
 	select {
 	case <-r.done:
 	case <-n.clk().After(grace):
@@ -159,6 +162,21 @@ func (n *Node) stop(pod *corev1.Pod) {
 		r.cancel()
 		<-r.done
 	}
+}
+
+// terminate marks the Pod as being deleted and sends SIGTERM to the containers running.
+func (r *podRun) terminate() {
+	r.mu.Lock()
+	r.terminating = true
+	r.mu.Unlock()
+	r.signal(syscall.SIGTERM)
+}
+
+// stopping says whether the Pod is being deleted.
+func (r *podRun) stopping() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.terminating
 }
 
 func (r *podRun) signal(sig syscall.Signal) {
@@ -205,6 +223,9 @@ func (n *Node) run(ctx context.Context, r *podRun, pod *corev1.Pod) corev1.PodPh
 	}
 	var initStatuses []corev1.ContainerStatus
 	for _, c := range pod.Spec.InitContainers {
+		if r.stopping() {
+			return corev1.PodFailed // deleted: the next container does not start, the Pod goes
+		}
 		st := n.runContainer(ctx, r, pod, c, imgs[c.Name], volumes, dir)
 		initStatuses = append(initStatuses, st)
 		if st.State.Terminated.ExitCode != 0 {
@@ -217,6 +238,9 @@ func (n *Node) run(ctx context.Context, r *podRun, pod *corev1.Pod) corev1.PodPh
 			return corev1.PodFailed
 		}
 		n.setStatus(ctx, pod, func(s *corev1.PodStatus) { s.InitContainerStatuses = initStatuses })
+	}
+	if r.stopping() {
+		return corev1.PodFailed
 	}
 	n.setStatus(ctx, pod, func(s *corev1.PodStatus) { s.Phase = corev1.PodRunning })
 	statuses := make([]corev1.ContainerStatus, len(pod.Spec.Containers))
@@ -303,6 +327,10 @@ func (n *Node) runContainer(ctx context.Context, r *podRun, pod *corev1.Pod, c c
 	}
 	r.mu.Lock()
 	r.procs[c.Name] = cmd.Process
+	if r.terminating {
+		// The Pod's deletion began as this container started: it gets the SIGTERM the others got.
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+	}
 	r.mu.Unlock()
 	if t, ok := n.bound.Load(pod.UID); ok && c.Name == "test" {
 		// What the node adds before a job's own command runs: binding to start, volumes, the init
