@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	clocktesting "k8s.io/utils/clock/testing"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
@@ -153,5 +154,29 @@ func TestFinalStatusOutlivesAPIServerErrors(t *testing.T) {
 		return got.Status.Phase == corev1.PodSucceeded, nil
 	}); err != nil {
 		t.Fatalf("the Pod's final phase was never written: phase %q after %d refusals", got.Status.Phase, refused)
+	}
+}
+
+// TestDeletedBeforeItRanFails: a Pod deleted before the node ran it, and held by a finalizer, is
+// given phase Failed as the node lets it go, so that the finalizer's holder (the artifact
+// completer) does not wait for containers that will never end.
+func TestDeletedBeforeItRanFails(t *testing.T) {
+	n := &Node{Name: "test", DataDir: t.TempDir(), running: map[types.UID]*podRun{}}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "test-pods", UID: "p-uid", Finalizers: []string{"example.com/keep"}},
+		Spec: corev1.PodSpec{NodeName: "test", Containers: []corev1.Container{{Name: "test", Command: []string{"true"}}}}}
+	n.Client = fake.NewClientBuilder().WithObjects(pod).WithStatusSubresource(&corev1.Pod{}).Build()
+	ctx := context.Background()
+	if err := n.Client.Delete(ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(pod)}); err != nil {
+		t.Fatal(err)
+	}
+	var got corev1.Pod
+	if err := n.Client.Get(ctx, client.ObjectKeyFromObject(pod), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.Phase != corev1.PodFailed {
+		t.Errorf("a Pod deleted before it ran: phase %q, want Failed", got.Status.Phase)
 	}
 }
