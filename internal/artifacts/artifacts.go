@@ -2,7 +2,9 @@
 // and pod-info reporter do: when a ProwJob reaches a final state it writes prowjob.json (the
 // final ProwJob), podinfo.json (the Pod and its Events) where the Pod can still be read, and
 // finished.json and started.json where the pod utilities did not (a Pod deleted, evicted past
-// its revivals, OOM-killed, errored before it started, or a job aborted while triggered). Every
+// its revivals, OOM-killed, errored before it started, or a job aborted while triggered). Beyond
+// Prow, a run left with no build-log.txt (it never ran, or its log was lost with its Pod) gets
+// one saying so and how the run ended, so that every run's page has a log that explains it. Every
 // file is created only where none exists, by the bucket's own precondition, so that what the
 // pod utilities wrote is never overwritten and two replicas or a restart never write twice;
 // once done, the ProwJob is annotated so that a restart does not look at it again.
@@ -48,6 +50,7 @@ const (
 	PodInfoFile  = "podinfo.json"
 	FinishedFile = "finished.json"
 	StartedFile  = "started.json"
+	BuildLogFile = "build-log.txt"
 )
 
 // Uploader is the value of metadata.uploader in the started.json and finished.json written
@@ -327,8 +330,8 @@ type file struct {
 	data []byte
 }
 
-// files are the job's files in the order they are written: started.json before finished.json
-// (a reader that sees finished.json finds started.json), prowjob.json last.
+// files are the job's files in the order they are written: started.json and build-log.txt before
+// finished.json (a reader that sees finished.json finds the others), prowjob.json last.
 func (c *Completer) files(ctx context.Context, pj *prowv1.ProwJob, spec downwardapi.JobSpec, pod *corev1.Pod) ([]file, error) {
 	started := metadata.NewStarted(spec, nil, pj.Status.StartTime.Unix())
 	started.Metadata = map[string]any{"uploader": Uploader}
@@ -345,7 +348,11 @@ func (c *Completer) files(ctx context.Context, pj *prowv1.ProwJob, spec downward
 		out = append(out, file{name, data})
 		return nil
 	}
-	if err := errors.Join(add(StartedFile, started), add(FinishedFile, finished)); err != nil {
+	if err := add(StartedFile, started); err != nil {
+		return nil, err
+	}
+	out = append(out, file{BuildLogFile, []byte(fmt.Sprintf("prowl: no build log was uploaded for this run. It ended %s: %s\n", pj.Status.State, pj.Status.Description))})
+	if err := add(FinishedFile, finished); err != nil {
 		return nil, err
 	}
 	if pod != nil {

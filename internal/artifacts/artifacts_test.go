@@ -263,23 +263,23 @@ var cases = []struct {
 }{
 	{job{name: "deleted-pod", state: prowv1.ErrorState, description: "The Pod disappeared and plank.max_revivals (3) is used up.",
 		podName: true, buildID: true, wrote: map[string]string{StartedFile: sidecarStarted}},
-		[]string{FinishedFile, ProwJobFile, StartedFile}, "ERROR"},
+		[]string{BuildLogFile, FinishedFile, ProwJobFile, StartedFile}, "ERROR"},
 	{job{name: "evicted", state: prowv1.ErrorState, description: "The Pod was evicted or its node lost 4 times; plank.max_revivals is 3.",
 		podName: true, buildID: true},
-		[]string{FinishedFile, ProwJobFile, StartedFile}, "ERROR"},
+		[]string{BuildLogFile, FinishedFile, ProwJobFile, StartedFile}, "ERROR"},
 	{job{name: "oom", state: prowv1.ErrorState, description: "Container test ran out of memory (OOMKilled).", podName: true, buildID: true,
 		pod:   testPod(corev1.PodFailed, corev1.ContainerStatus{Name: "test", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "OOMKilled"}}}),
 		wrote: map[string]string{StartedFile: sidecarStarted}},
-		[]string{FinishedFile, PodInfoFile, ProwJobFile, StartedFile}, "ERROR"},
+		[]string{BuildLogFile, FinishedFile, PodInfoFile, ProwJobFile, StartedFile}, "ERROR"},
 	{job{name: "error-before-start", state: prowv1.ErrorState, description: "The Pod did not start running within 10m0s (pod_pending_timeout).", podName: true, buildID: true,
 		pod: testPod(corev1.PodPending, corev1.ContainerStatus{Name: "test", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ErrImagePull"}}})},
-		[]string{FinishedFile, PodInfoFile, ProwJobFile, StartedFile}, "ERROR"},
+		[]string{BuildLogFile, FinishedFile, PodInfoFile, ProwJobFile, StartedFile}, "ERROR"},
 	{job{name: "aborted-triggered", state: prowv1.AbortedState, description: "Aborted: the pull request was updated."},
-		[]string{FinishedFile, ProwJobFile, StartedFile}, "ABORTED"},
+		[]string{BuildLogFile, FinishedFile, ProwJobFile, StartedFile}, "ABORTED"},
 	{job{name: "success", state: prowv1.SuccessState, description: "Job succeeded.", podName: true, buildID: true,
 		pod:   testPod(corev1.PodSucceeded, corev1.ContainerStatus{Name: "test", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0}}}),
-		wrote: map[string]string{StartedFile: sidecarStarted, FinishedFile: sidecarFinished}},
-		[]string{FinishedFile, PodInfoFile, ProwJobFile, StartedFile}, ""},
+		wrote: map[string]string{StartedFile: sidecarStarted, BuildLogFile: "the job's own output\n", FinishedFile: sidecarFinished}},
+		[]string{BuildLogFile, FinishedFile, PodInfoFile, ProwJobFile, StartedFile}, ""},
 }
 
 // TestComplete checks every way a run ends, on a file bucket and on fake-gcs-server, with two
@@ -308,6 +308,9 @@ func TestComplete(t *testing.T) {
 					}
 				}
 				checkFinished(t, files[FinishedFile], c.result)
+				if _, ok := c.job.wrote[BuildLogFile]; !ok && !strings.Contains(files[BuildLogFile], "no build log was uploaded for this run. It ended "+string(c.job.state)+": "+c.job.description) {
+					t.Errorf("build-log.txt of a run with none does not say how it ended: %q", files[BuildLogFile])
+				}
 				if _, ok := c.job.wrote[StartedFile]; !ok {
 					checkStarted(t, files[StartedFile])
 				}
