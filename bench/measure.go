@@ -6,6 +6,7 @@ import (
 	"runtime/metrics"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -48,6 +49,34 @@ func Measure(n int, f func() error) (Measurement, error) {
 	m.AllocBytes = after.TotalAlloc - before.TotalAlloc
 	m.PeakHeapMiB = float64(peak) / (1 << 20)
 	return m, err
+}
+
+// MeasureCPU runs f once to warm up, then n times, and returns the median of the process's CPU
+// time (user and system, every thread: the collector's work that f's allocations cause counts)
+// over each run of f alone. A full collection before each run keeps the garbage of earlier work
+// out of it, and keeps that collection itself out of the figure.
+func MeasureCPU(n int, f func() error) (time.Duration, error) {
+	if err := f(); err != nil {
+		return 0, err
+	}
+	cpus := make([]time.Duration, 0, n)
+	for range n {
+		runtime.GC()
+		before := ProcessCPU()
+		if err := f(); err != nil {
+			return 0, err
+		}
+		cpus = append(cpus, ProcessCPU()-before)
+	}
+	sort.Slice(cpus, func(i, j int) bool { return cpus[i] < cpus[j] })
+	return cpus[len(cpus)/2], nil
+}
+
+// ProcessCPU is this process's user and system CPU time so far.
+func ProcessCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 const heapMetric = "/memory/classes/heap/objects:bytes"

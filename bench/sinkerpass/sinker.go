@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -113,8 +112,8 @@ func (s *Setup) startCache(ctx context.Context) error {
 	mctx, cancel := context.WithCancel(ctx)
 	s.cancel = cancel
 	go func() { _ = mgr.Start(mctx) }()
-	s.s = &sinker.Sinker{ProwJobs: mgr.GetClient(), Live: mgr.GetAPIReader(),
-		Clusters: map[string]sinker.PodCluster{prowv1.DefaultClusterAlias: {Client: mgr.GetClient(), Synced: mgr.GetCache().WaitForCacheSync}},
+	s.s = &sinker.Sinker{ProwJobs: mgr.GetClient(), ProwJobCache: mgr.GetCache(), Live: mgr.GetAPIReader(),
+		Clusters: map[string]sinker.PodCluster{prowv1.DefaultClusterAlias: {Client: mgr.GetClient(), Cache: mgr.GetCache()}},
 		Options:  sinker.Options{Config: func() *config.Config { return s.cfg }, Clock: s.clock, Workers: 16}}
 	return s.waitCached(ctx, ProwJobs, Pods)
 }
@@ -218,13 +217,6 @@ func retry(f func() error) error {
 		time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond)
 	}
 	return err
-}
-
-// CPU is the process's user and system CPU time so far.
-func CPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // Plan plans one pass from the caches (no deletes) and checks that it found the 5,000.

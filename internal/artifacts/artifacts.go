@@ -2,7 +2,9 @@
 // and pod-info reporter do: when a ProwJob reaches a final state it writes prowjob.json (the
 // final ProwJob), podinfo.json (the Pod and its Events) where the Pod can still be read, and
 // finished.json and started.json where the pod utilities did not (a Pod deleted, evicted past
-// its revivals, OOM-killed, errored before it started, or a job aborted while triggered). Every
+// its revivals, OOM-killed, errored before it started, or a job aborted while triggered). Beyond
+// Prow, a run left with no build-log.txt (it never ran, or its log was lost with its Pod) gets
+// one saying so and how the run ended, so that every run's page has a log that explains it. Every
 // file is created only where none exists, by the bucket's own precondition, so that what the
 // pod utilities wrote is never overwritten and two replicas or a restart never write twice;
 // once done, the ProwJob is annotated so that a restart does not look at it again.
@@ -48,6 +50,7 @@ const (
 	PodInfoFile  = "podinfo.json"
 	FinishedFile = "finished.json"
 	StartedFile  = "started.json"
+	BuildLogFile = "build-log.txt"
 )
 
 // Uploader is the value of metadata.uploader in the started.json and finished.json written
@@ -73,6 +76,10 @@ type Options struct {
 	// Workers is how many ProwJobs are completed at once.
 	Workers  int
 	Recorder *events.Recorder
+	// BucketRetry is how often a job whose bucket cannot be opened (no credentials, say) is
+	// tried again (default 1 min). Its Pod stays meanwhile (the pod-info finalizer), so nothing is
+	// lost while it waits.
+	BucketRetry time.Duration
 }
 
 // Completer is the controller.
@@ -85,14 +92,27 @@ type Completer struct {
 
 	mu      sync.Mutex
 	buckets map[string]*blob.Bucket
+	down    map[string]string // buckets that could not be opened: the error last said
 }
+
+// bucketError is a bucket that could not be opened.
+type bucketError struct {
+	name string
+	err  error
+}
+
+func (e *bucketError) Error() string { return fmt.Sprintf("open bucket %s: %v", e.name, e.err) }
+func (e *bucketError) Unwrap() error { return e.err }
 
 // Setup adds the completer to mgr, over the completed ProwJobs not yet annotated.
 func Setup(mgr ctrl.Manager, o Options) (*Completer, error) {
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
 	}
-	c := &Completer{Client: mgr.GetClient(), Live: mgr.GetAPIReader(), Options: o, buckets: map[string]*blob.Bucket{},
+	if o.BucketRetry <= 0 {
+		o.BucketRetry = time.Minute
+	}
+	c := &Completer{Client: mgr.GetClient(), Live: mgr.GetAPIReader(), Options: o, buckets: map[string]*blob.Bucket{}, down: map[string]string{},
 		clusters: map[string]cluster.Cluster{prowv1.DefaultClusterAlias: mgr}}
 	for name, bc := range o.BuildClusters {
 		c.clusters[name] = bc
@@ -161,6 +181,12 @@ func (c *Completer) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resul
 		}
 	}
 	written, err := c.complete(ctx, pj, gcs, pod)
+	var down *bucketError
+	if errors.As(err, &down) {
+		c.bucketDown(log, down)
+		c.Recorder.Warning(pj, events.ReasonArtifactsFailed, "WriteArtifacts", "Cannot write the artifact directory: %v. Retried every %v.", down, c.BucketRetry)
+		return ctrl.Result{RequeueAfter: c.BucketRetry}, nil
+	}
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -248,10 +274,26 @@ func (c *Completer) bucket(ctx context.Context, name string) (*blob.Bucket, erro
 	}
 	b, err := storage.Open(ctx, name, c.Storage)
 	if err != nil {
-		return nil, fmt.Errorf("open bucket %s: %w", name, err)
+		return nil, &bucketError{name: name, err: err}
+	}
+	if _, was := c.down[name]; was {
+		logr.FromContextOrDiscard(ctx).Info("bucket opened; the jobs that waited for it are completed now", "bucket", name)
+		delete(c.down, name)
 	}
 	c.buckets[name] = b
 	return b, nil
+}
+
+// bucketDown logs that a bucket cannot be opened once, and again only when the reason changes:
+// every job that writes there meets the same error at every retry.
+func (c *Completer) bucketDown(log logr.Logger, e *bucketError) {
+	c.mu.Lock()
+	said := c.down[e.name] == e.Error()
+	c.down[e.name] = e.Error()
+	c.mu.Unlock()
+	if !said {
+		log.Error(e, "cannot write artifact directories to this bucket; the jobs that use it wait and are retried", "bucket", e.name, "every", c.BucketRetry.String())
+	}
 }
 
 // complete writes the files the job's directory lacks and returns their names.
@@ -288,8 +330,8 @@ type file struct {
 	data []byte
 }
 
-// files are the job's files in the order they are written: started.json before finished.json
-// (a reader that sees finished.json finds started.json), prowjob.json last.
+// files are the job's files in the order they are written: started.json and build-log.txt before
+// finished.json (a reader that sees finished.json finds the others), prowjob.json last.
 func (c *Completer) files(ctx context.Context, pj *prowv1.ProwJob, spec downwardapi.JobSpec, pod *corev1.Pod) ([]file, error) {
 	started := metadata.NewStarted(spec, nil, pj.Status.StartTime.Unix())
 	started.Metadata = map[string]any{"uploader": Uploader}
@@ -306,7 +348,11 @@ func (c *Completer) files(ctx context.Context, pj *prowv1.ProwJob, spec downward
 		out = append(out, file{name, data})
 		return nil
 	}
-	if err := errors.Join(add(StartedFile, started), add(FinishedFile, finished)); err != nil {
+	if err := add(StartedFile, started); err != nil {
+		return nil, err
+	}
+	out = append(out, file{BuildLogFile, []byte(fmt.Sprintf("prowl: no build log was uploaded for this run. It ended %s: %s\n", pj.Status.State, pj.Status.Description))})
+	if err := add(FinishedFile, finished); err != nil {
 		return nil, err
 	}
 	if pod != nil {

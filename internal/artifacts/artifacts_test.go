@@ -7,7 +7,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,6 +32,7 @@ import (
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	prowlconfig "github.com/prowl-ci/prowl/internal/config"
+	"github.com/prowl-ci/prowl/internal/events"
 	"github.com/prowl-ci/prowl/internal/podutils/metadata"
 	"github.com/prowl-ci/prowl/internal/storage"
 	"github.com/prowl-ci/prowl/internal/testutil/seedconfig"
@@ -58,6 +61,8 @@ type harness struct {
 	clock *clocktesting.FakeClock
 	store storage.Options
 	ids   atomic.Int64
+	// bucketRetry is the completer's BucketRetry (0: its default)
+	bucketRetry time.Duration
 }
 
 func newHarness(t *testing.T) *harness {
@@ -98,7 +103,8 @@ func (h *harness) manager(cfg *prowlconfig.Config, completer bool, extra func(co
 		h.t.Fatal(err)
 	}
 	if completer {
-		if _, err := Setup(mgr, Options{Config: func() *prowlconfig.Config { return cfg }, Clock: h.clock, Storage: h.store, BuildIDs: h, Workers: 4}); err != nil {
+		if _, err := Setup(mgr, Options{Config: func() *prowlconfig.Config { return cfg }, Clock: h.clock, Storage: h.store, BuildIDs: h, Workers: 4, BucketRetry: h.bucketRetry,
+			Recorder: events.New(mgr, "artifacts", h.clock)}); err != nil {
 			h.t.Fatal(err)
 		}
 	}
@@ -257,23 +263,23 @@ var cases = []struct {
 }{
 	{job{name: "deleted-pod", state: prowv1.ErrorState, description: "The Pod disappeared and plank.max_revivals (3) is used up.",
 		podName: true, buildID: true, wrote: map[string]string{StartedFile: sidecarStarted}},
-		[]string{FinishedFile, ProwJobFile, StartedFile}, "ERROR"},
+		[]string{BuildLogFile, FinishedFile, ProwJobFile, StartedFile}, "ERROR"},
 	{job{name: "evicted", state: prowv1.ErrorState, description: "The Pod was evicted or its node lost 4 times; plank.max_revivals is 3.",
 		podName: true, buildID: true},
-		[]string{FinishedFile, ProwJobFile, StartedFile}, "ERROR"},
+		[]string{BuildLogFile, FinishedFile, ProwJobFile, StartedFile}, "ERROR"},
 	{job{name: "oom", state: prowv1.ErrorState, description: "Container test ran out of memory (OOMKilled).", podName: true, buildID: true,
 		pod:   testPod(corev1.PodFailed, corev1.ContainerStatus{Name: "test", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "OOMKilled"}}}),
 		wrote: map[string]string{StartedFile: sidecarStarted}},
-		[]string{FinishedFile, PodInfoFile, ProwJobFile, StartedFile}, "ERROR"},
+		[]string{BuildLogFile, FinishedFile, PodInfoFile, ProwJobFile, StartedFile}, "ERROR"},
 	{job{name: "error-before-start", state: prowv1.ErrorState, description: "The Pod did not start running within 10m0s (pod_pending_timeout).", podName: true, buildID: true,
 		pod: testPod(corev1.PodPending, corev1.ContainerStatus{Name: "test", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ErrImagePull"}}})},
-		[]string{FinishedFile, PodInfoFile, ProwJobFile, StartedFile}, "ERROR"},
+		[]string{BuildLogFile, FinishedFile, PodInfoFile, ProwJobFile, StartedFile}, "ERROR"},
 	{job{name: "aborted-triggered", state: prowv1.AbortedState, description: "Aborted: the pull request was updated."},
-		[]string{FinishedFile, ProwJobFile, StartedFile}, "ABORTED"},
+		[]string{BuildLogFile, FinishedFile, ProwJobFile, StartedFile}, "ABORTED"},
 	{job{name: "success", state: prowv1.SuccessState, description: "Job succeeded.", podName: true, buildID: true,
 		pod:   testPod(corev1.PodSucceeded, corev1.ContainerStatus{Name: "test", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0}}}),
-		wrote: map[string]string{StartedFile: sidecarStarted, FinishedFile: sidecarFinished}},
-		[]string{FinishedFile, PodInfoFile, ProwJobFile, StartedFile}, ""},
+		wrote: map[string]string{StartedFile: sidecarStarted, BuildLogFile: "the job's own output\n", FinishedFile: sidecarFinished}},
+		[]string{BuildLogFile, FinishedFile, PodInfoFile, ProwJobFile, StartedFile}, ""},
 }
 
 // TestComplete checks every way a run ends, on a file bucket and on fake-gcs-server, with two
@@ -302,6 +308,9 @@ func TestComplete(t *testing.T) {
 					}
 				}
 				checkFinished(t, files[FinishedFile], c.result)
+				if _, ok := c.job.wrote[BuildLogFile]; !ok && !strings.Contains(files[BuildLogFile], "no build log was uploaded for this run. It ended "+string(c.job.state)+": "+c.job.description) {
+					t.Errorf("build-log.txt of a run with none does not say how it ended: %q", files[BuildLogFile])
+				}
 				if _, ok := c.job.wrote[StartedFile]; !ok {
 					checkStarted(t, files[StartedFile])
 				}
@@ -351,5 +360,47 @@ func checkPodInfo(t *testing.T, content, name string) {
 	}
 	if r.Pod == nil || r.Pod.Name != name || len(r.Events) != 1 || r.Events[0].Message != "an event of the pod" {
 		t.Errorf("podinfo.json: %s", content)
+	}
+}
+
+// TestBucketThatCannotOpen: a job whose bucket cannot be opened waits, told in a Warning Event
+// on the job, and is completed once the bucket opens; nothing is annotated meanwhile.
+func TestBucketThatCannotOpen(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.bucketRetry = 100 * time.Millisecond
+	blocker := filepath.Join(t.TempDir(), "bucket")
+	if err := os.WriteFile(blocker, []byte("a file where the bucket's directory should be"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bucket := "file://" + blocker
+	// The bucket's directory cannot be made while the file is there.
+	pj := &prowv1.ProwJob{ObjectMeta: metav1.ObjectMeta{Name: "waits", Namespace: h.ns}, Spec: prowv1.ProwJobSpec{
+		Type: prowv1.PeriodicJob, Agent: prowv1.KubernetesAgent, Cluster: "default", Namespace: h.ns, Job: "waits",
+		DecorationConfig: &prowv1.DecorationConfig{GCSConfiguration: &prowv1.GCSConfiguration{Bucket: bucket, PathStrategy: "explicit"}}}}
+	ctx := context.Background()
+	if err := env.Client.Create(ctx, pj); err != nil {
+		t.Fatal(err)
+	}
+	done := metav1.Unix(completeTS, 0)
+	pj.Status = prowv1.ProwJobStatus{State: prowv1.ErrorState, StartTime: metav1.Unix(startTS, 0), CompletionTime: &done, BuildID: "7"}
+	if err := env.Client.Status().Update(ctx, pj); err != nil {
+		t.Fatal(err)
+	}
+	h.start(1)
+	story := env.Story(t, pj, "ProwJob", 1)
+	if !strings.Contains(story[0], "ArtifactsFailed") || !strings.Contains(story[0], "open bucket "+bucket) {
+		t.Fatalf("the job's story does not say why its directory waits: %q", story)
+	}
+	got := &prowv1.ProwJob{}
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(pj), got); err != nil || got.Annotations[CompletedAnnotation] != "" {
+		t.Fatalf("annotated while its bucket could not be opened: %v %v", err, got.Annotations)
+	}
+	if err := os.Remove(blocker); err != nil {
+		t.Fatal(err)
+	}
+	pj = h.waitDone("waits")
+	if files := h.files(bucket, pj); files[FinishedFile] == "" || files[ProwJobFile] == "" {
+		t.Errorf("the directory written once the bucket opened: %v", names(files))
 	}
 }

@@ -32,7 +32,8 @@ max_concurrency, job queues), follows the Pod to success, failure, error or abor
 evicted or vanished Pods up to plank.max_revivals, stops Pods past their deadlines, and aborts
 presubmits a newer run supersedes. Restarts are safe: a Pod is named after its ProwJob.
 When a job ends it completes the run's artifact directory as Prow's Crier does: prowjob.json,
-podinfo.json, and started.json and finished.json where the pod utilities could not write them.`,
+podinfo.json, and started.json, finished.json and a build-log.txt saying how the run ended where
+the pod utilities could not write them.`,
 		Example: `  prowl controller-manager --config-path config.yaml --job-config-path jobs/ --kubeconfig ~/.kube/config
   prowl controller-manager --config-path config.yaml --build-cluster-kubeconfig build-clusters.yaml`,
 		Args: cobra.NoArgs,

@@ -50,8 +50,8 @@ func loadWithGitHub(component string, cfg *configFlags, gh *githubFlags, stderr 
 
 // hookFlags are Hook's own flags.
 type hookFlags struct {
-	pluginConfig, hmacSecretFile, addr string
-	workers                            int
+	pluginConfig, hmacSecretFile, addr, spoolDir string
+	workers                                      int
 }
 
 func (f *hookFlags) add(cmd *cobra.Command) {
@@ -59,9 +59,10 @@ func (f *hookFlags) add(cmd *cobra.Command) {
 	fl.StringVar(&f.pluginConfig, "plugin-config", "", "Prow's plugins.yaml: `plugins` enables trigger per org or org/repo, `triggers` says whom it trusts")
 	fl.StringVar(&f.hmacSecretFile, "hmac-secret-file", "", "the webhook secret: one token, or Prow's {\"*\"|org|org/repo: [{value, created_at}]} YAML")
 	fl.IntVar(&f.workers, "hook-workers", hook.DefaultWorkers, "events handled at once")
+	fl.StringVar(&f.spoolDir, "spool-dir", "", "a directory where each accepted webhook is kept until it is handled, so that a Hook killed before it handled one (SIGKILL, OOM) handles it when it starts again (in Kubernetes, an emptyDir: it outlives a container's restart); empty keeps them in memory only")
 }
 
 // options are Hook's listener options; the caller fills in its clients and configs.
 func (f *hookFlags) options() hook.Options {
-	return hook.Options{Addr: f.addr, HMACSecretFile: f.hmacSecretFile, Workers: f.workers}
+	return hook.Options{Addr: f.addr, HMACSecretFile: f.hmacSecretFile, Workers: f.workers, Spool: f.spoolDir}
 }

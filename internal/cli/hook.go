@@ -23,6 +23,8 @@ GET /metrics. Each webhook needs X-GitHub-Event, X-GitHub-Delivery, a JSON body 
 X-Hub-Signature-256 signed with a secret of --hmac-secret-file; Hook answers 405 (not POST), 400
 (missing headers, not JSON), 403 (bad signature), 413 (over 25 MB) or 200 at once, then hands the
 event to the trigger plugin in the background. A delivery already received is not handled twice.
+With --spool-dir each accepted delivery is kept on disk until handled: a Hook killed before it
+handled some handles them when it starts again on that directory.
 
 Trigger, as Prow's: pull requests opened, reopened, ready for review or pushed to run the
 presubmits that should run (always_run, run_if_changed, skip_if_only_changed, branches) when the

@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/prowl-ci/prowl/internal/localnode"
+	"github.com/prowl-ci/prowl/internal/localnode/containerinit"
 )
 
 func init() { subcommands = append(subcommands, newLocalnodeExecCommand) }
@@ -18,7 +18,7 @@ func newLocalnodeExecCommand(_, _ io.Writer) *cobra.Command {
 		Hidden:             true,
 		DisableFlagParsing: true,
 		RunE: func(*cobra.Command, []string) error {
-			return exitError{localnode.Exec()}
+			return exitError{containerinit.Exec()}
 		},
 	}
 }

@@ -89,6 +89,9 @@ func newUpCommand(stdout, stderr io.Writer) *cobra.Command {
 			} else {
 				fmt.Fprintln(stdout, "GitHub credentials given: Hook and Crier use that GitHub; the local GitHub (prowl pr) is off")
 			}
+			if ghOpts.Hook.Spool == "" {
+				ghOpts.Hook.Spool = filepath.Join(o.DataDir, "hook-spool") // kept across restarts, as the data dir is
+			}
 			if ghOpts.Client.TokenPath != "" || ghOpts.Client.AppID != "" {
 				comps, err := local.GitHubComponents(ghOpts)
 				if err != nil {

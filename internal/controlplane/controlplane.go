@@ -6,6 +6,8 @@ package controlplane
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +18,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -38,6 +41,8 @@ type Options struct {
 	DataDir string
 	// Namespaces are created at start (prowjob_namespace and pod_namespace).
 	Namespaces []string
+	// Log, when set, receives kube-apiserver's and etcd's output; it is discarded otherwise.
+	Log io.Writer
 }
 
 // ControlPlane is a running local control plane.
@@ -49,6 +54,10 @@ type ControlPlane struct {
 	Config *rest.Config
 	// Kubeconfig is the admin kubeconfig's path, <data-dir>/kubeconfig.
 	Kubeconfig string
+
+	// keptCerts holds the serving certificate RestartAPIServer serves again, and servingCA its CA.
+	keptCerts string
+	servingCA []byte
 }
 
 // NewScheme knows what a control plane serves: the Kubernetes types, ProwJobs and CRDs.
@@ -77,7 +86,7 @@ func Start(ctx context.Context, o Options) (*ControlPlane, error) {
 			return nil, fmt.Errorf("no %s in %s: build the control plane first with `make controlplane` (or let `prowl up` build it; about 7 minutes, once)", bin, o.Assets)
 		}
 	}
-	etcd := &envtest.Etcd{}
+	etcd := &envtest.Etcd{Out: o.Log, Err: o.Log}
 	if o.DataDir != "" {
 		etcd.DataDir = filepath.Join(o.DataDir, "etcd")
 		if err := os.MkdirAll(etcd.DataDir, 0o700); err != nil {
@@ -97,7 +106,7 @@ func Start(ctx context.Context, o Options) (*ControlPlane, error) {
 		CRDs:                     []*apiextensionsv1.CustomResourceDefinition{prowJobs},
 		Scheme:                   scheme,
 		ControlPlaneStartTimeout: time.Minute,
-		ControlPlane:             envtest.ControlPlane{Etcd: etcd},
+		ControlPlane:             envtest.ControlPlane{Etcd: etcd, APIServer: &envtest.APIServer{Out: o.Log, Err: o.Log, StopTimeout: apiServerStopTimeout}},
 	}
 	cfg, err := env.Start()
 	if err != nil {
@@ -157,4 +166,75 @@ func (cp *ControlPlane) install(ctx context.Context, scheme *runtime.Scheme, nam
 }
 
 // Stop stops the API server and etcd; the data stays for the next Start.
-func (cp *ControlPlane) Stop() error { return cp.env.Stop() }
+func (cp *ControlPlane) Stop() error {
+	if cp.keptCerts != "" {
+		defer os.RemoveAll(cp.keptCerts)
+	}
+	return cp.env.Stop()
+}
+
+// apiServerStopTimeout is how long kube-apiserver may take to stop, after SIGTERM and before
+// SIGKILL. It stops listening at once but may wait its --shutdown-timeout (60 s) for open watches
+// to end; the requests in flight need much less.
+const apiServerStopTimeout = 5 * time.Second
+
+// waitPortFree waits, a little, until nothing listens on addr any more.
+func waitPortFree(addr string) error {
+	ctx := context.Background()
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
+		if err != nil {
+			return false, nil
+		}
+		return true, ln.Close()
+	})
+	if err != nil {
+		return fmt.Errorf("%s is still in use", addr)
+	}
+	return nil
+}
+
+// RestartAPIServer stops the kube-apiserver (SIGTERM, then SIGKILL after apiServerStopTimeout, as
+// the kubelet stops a container) and starts it again on the same port and etcd, serving the same
+// certificate, so that every client made before (and every kubeconfig written) reconnects as it
+// would to a restarted API server of a cluster. etcd keeps running. The first restart copies the serving certificate out of the API server's own
+// directory, which envtest removes and fills with new certificates at each start.
+func (cp *ControlPlane) RestartAPIServer() error {
+	s := cp.env.ControlPlane.APIServer
+	if cp.keptCerts == "" {
+		dir, err := os.MkdirTemp("", "prowl-apiserver-certs-")
+		if err != nil {
+			return err
+		}
+		for _, f := range []string{"apiserver.crt", "apiserver.key"} {
+			raw, err := os.ReadFile(filepath.Join(s.CertDir, f))
+			if err == nil {
+				err = os.WriteFile(filepath.Join(dir, f), raw, 0o600)
+			}
+			if err != nil {
+				_ = os.RemoveAll(dir)
+				return fmt.Errorf("keep the API server's serving certificate: %w", err)
+			}
+		}
+		cp.keptCerts, cp.servingCA = dir, s.SecureServing.CA
+		s.Configure().Set("tls-cert-file", filepath.Join(dir, "apiserver.crt")).Set("tls-private-key-file", filepath.Join(dir, "apiserver.key"))
+	}
+	if err := s.Stop(); err != nil {
+		// envtest SIGKILLs an API server that did not exit within its stop timeout (kube-apiserver
+		// can hang on open watches after it stopped listening), as the kubelet does after the grace
+		// period, and says so; it is gone once its port is free.
+		if !strings.Contains(err.Error(), "timeout waiting for process") {
+			return fmt.Errorf("stop the API server: %w", err)
+		}
+		if err := waitPortFree(net.JoinHostPort(s.SecureServing.Address, s.SecureServing.Port)); err != nil {
+			return fmt.Errorf("stop the API server: killed after %v, but %w", apiServerStopTimeout, err)
+		}
+	}
+	if err := s.Start(); err != nil {
+		return fmt.Errorf("start the API server again: %w", err)
+	}
+	// Start made a new CA for certificates it no longer serves; kubeconfigs written from now on
+	// must trust the one served.
+	s.SecureServing.CA = cp.servingCA
+	return nil
+}

@@ -57,3 +57,41 @@ func TestRestartKeepsProwJobs(t *testing.T) {
 		t.Errorf("the API server listens on %s, not loopback", cfg.Host)
 	}
 }
+
+// TestRestartAPIServer restarts the kube-apiserver alone, twice, on the same etcd: a client made
+// from the kubeconfig written before reaches it again on the same port, trusting the same
+// certificate, and finds what it created before.
+func TestRestartAPIServer(t *testing.T) {
+	assets, err := testutil.ControlPlaneAssets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	cp, err := Start(ctx, Options{Assets: assets, DataDir: t.TempDir(), Namespaces: []string{"default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cp.Stop() }()
+	c := testutil.KubeconfigClient(t, cp.Kubeconfig)
+	for i, name := range []string{"before-first", "before-second"} {
+		pj := &prowv1.ProwJob{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"}, Spec: prowv1.ProwJobSpec{Type: prowv1.PeriodicJob, Job: "echo-test"}}
+		if err := c.Create(ctx, pj); err != nil {
+			t.Fatal(err)
+		}
+		if err := cp.RestartAPIServer(); err != nil {
+			t.Fatalf("restart %d: %v", i+1, err)
+		}
+		if err := c.Get(ctx, client.ObjectKeyFromObject(pj), &prowv1.ProwJob{}); err != nil {
+			t.Errorf("after restart %d, the client made before: %v", i+1, err)
+		}
+	}
+	// A kubeconfig written after a restart trusts the certificate served.
+	dir := t.TempDir()
+	path, err := cp.WriteKubeconfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := testutil.KubeconfigClient(t, path).Get(ctx, client.ObjectKey{Namespace: "default", Name: "before-first"}, &prowv1.ProwJob{}); err != nil {
+		t.Errorf("a kubeconfig written after the restarts: %v", err)
+	}
+}

@@ -34,16 +34,17 @@ const (
 
 // Reasons of the Events Prowl records (the Event's reason field), one per kind of step.
 const (
-	ReasonCreated        = "Created"        // Horologium or Trigger created the ProwJob
-	ReasonPodCreated     = "PodCreated"     // Plank created the job's Pod
-	ReasonStateChanged   = "StateChanged"   // Plank moved the job to another state
-	ReasonRevived        = "Revived"        // Plank recreates a Pod that was evicted or vanished
-	ReasonAborted        = "Aborted"        // a newer run, a user or a timeout aborted the job
-	ReasonReported       = "Reported"       // Crier reported the state
-	ReasonReportFailed   = "ReportFailed"   // Crier could not report it
-	ReasonPodDeleted     = "PodDeleted"     // Sinker deleted the job's Pod
-	ReasonDeleted        = "Deleted"        // Sinker deleted the job
-	ReasonArtifactsAdded = "ArtifactsAdded" // the artifact completer wrote what the run lacked
+	ReasonCreated         = "Created"         // Horologium or Trigger created the ProwJob
+	ReasonPodCreated      = "PodCreated"      // Plank created the job's Pod
+	ReasonStateChanged    = "StateChanged"    // Plank moved the job to another state
+	ReasonRevived         = "Revived"         // Plank recreates a Pod that was evicted or vanished
+	ReasonAborted         = "Aborted"         // a newer run, a user or a timeout aborted the job
+	ReasonReported        = "Reported"        // Crier reported the state
+	ReasonReportFailed    = "ReportFailed"    // Crier could not report it
+	ReasonPodDeleted      = "PodDeleted"      // Sinker deleted the job's Pod
+	ReasonDeleted         = "Deleted"         // Sinker deleted the job
+	ReasonArtifactsAdded  = "ArtifactsAdded"  // the artifact completer wrote what the run lacked
+	ReasonArtifactsFailed = "ArtifactsFailed" // the artifact completer cannot write the job's directory (its bucket cannot be opened)
 )
 
 // Provider makes event recorders: a controller-runtime manager or cluster is one.

@@ -42,6 +42,9 @@ type Options struct {
 	// ReadTimeout ends a request not fully read by then, answering 408 (DefaultReadTimeout
 	// when 0): a client trickling its body a byte at a time frees its connection.
 	ReadTimeout time.Duration
+	// Spool keeps accepted deliveries until they are handled (Server.Spool); empty keeps them in
+	// memory only.
+	Spool string
 }
 
 // Run serves Hook on o.Addr until ctx ends, then stops the listener and finishes the events it
@@ -59,7 +62,7 @@ func (o Options) Run(ctx context.Context) error {
 	if workers == 0 {
 		workers = DefaultWorkers
 	}
-	srv := &Server{Secrets: secrets, Handle: o.Handle, Workers: workers}
+	srv := &Server{Secrets: secrets, Handle: o.Handle, Workers: workers, Spool: o.Spool}
 	ctx = logr.NewContext(ctx, log.WithName("hook"))
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {

@@ -61,8 +61,14 @@ type Server struct {
 	// handled again after a backoff, and after the last attempt its delivery ID is forgotten,
 	// so that GitHub's redelivery is handled rather than refused as a duplicate.
 	Retry wait.Backoff
+	// Spool, when set, is a directory where each accepted delivery is kept from before Hook
+	// answers 200 until it is handled or given up on; Run handles first what a Hook killed before
+	// it finished left there. Empty keeps accepted deliveries in memory only: a Hook killed with
+	// some not handled loses them, since GitHub does not send a delivery again once it got a 200.
+	Spool string
 
 	once     sync.Once
+	spool    *spool
 	queue    chan event
 	seen     *seenSet
 	webhooks *prometheus.CounterVec
@@ -103,8 +109,11 @@ func (s *Server) init() {
 		}
 		s.queue = make(chan event, s.Queue)
 		s.seen = newSeenSet(100000)
+		if s.Spool != "" {
+			s.spool = &spool{dir: s.Spool}
+		}
 		s.webhooks = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "prowl_hook_webhooks_total",
-			Help: "Webhooks received, by event type and answer (accepted, duplicate, bad_signature, bad_request, too_large, timeout, queue_full, shutting_down)."}, []string{"event_type", "outcome"})
+			Help: "Webhooks received, by event type and answer (accepted, duplicate, bad_signature, bad_request, too_large, timeout, queue_full, shutting_down, spool_error)."}, []string{"event_type", "outcome"})
 		s.handled = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "prowl_hook_events_handled_total",
 			Help: "Accepted events handled, by event type and outcome (ok; retry: an attempt failed and is tried again; error: every attempt failed, the delivery may be redelivered)."}, []string{"event_type", "outcome"})
 		s.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "prowl_hook_event_seconds",
@@ -135,6 +144,11 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	if err := s.replay(ctx); err != nil {
+		stopHandlers()
+		wg.Wait()
+		return err
+	}
 	<-ctx.Done()
 	drain := s.Clock.NewTimer(s.DrainTimeout)
 	defer drain.Stop()
@@ -160,6 +174,31 @@ func (s *Server) Run(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// replay queues the deliveries the spool kept from a Hook that stopped before it handled them.
+func (s *Server) replay(ctx context.Context) error {
+	if s.spool == nil {
+		return nil
+	}
+	kept, err := s.spool.load()
+	if err != nil {
+		return err
+	}
+	if len(kept) > 0 {
+		ctrl.LoggerFrom(ctx).Info("handling the deliveries accepted before a restart and not handled", "deliveries", len(kept))
+	}
+	for _, d := range kept {
+		if s.seen.add(d.Delivery) != unseen {
+			continue // redelivered meanwhile, and accepted again
+		}
+		select {
+		case s.queue <- event{eventType: d.Event, delivery: d.Delivery, payload: d.Payload, accepted: s.Clock.Now()}:
+		case <-ctx.Done():
+			return nil // still in the spool for the next start
+		}
+	}
+	return nil
 }
 
 // DefaultRetry tries a failed handling six times in all, waiting 2, 4, 8, 16 and 30 seconds
@@ -200,6 +239,9 @@ func (s *Server) handle(ctx context.Context, ev event) {
 		log.Error(last, "handling event failed; a redelivery of it will be handled", "attempts", attempts)
 	} else {
 		s.seen.done(ev.delivery)
+	}
+	if s.spool != nil && (err == nil || ctx.Err() == nil) {
+		s.spool.drop(ctx, ev.delivery) // handled, or given up on: a redelivery is handled
 	}
 	s.handled.WithLabelValues(ev.eventType, outcome).Inc()
 	s.duration.WithLabelValues(ev.eventType).Observe(s.Clock.Since(ev.accepted).Seconds())
@@ -296,15 +338,32 @@ func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 		answer(http.StatusOK, "duplicate", "Delivery "+delivery+" was already handled; not handled again.")
 		return
 	}
-	switch s.accept(event{eventType: eventType, delivery: delivery, payload: body, accepted: s.Clock.Now()}) {
+	ev := event{eventType: eventType, delivery: delivery, payload: body, accepted: s.Clock.Now()}
+	if s.spool != nil {
+		if err := s.spool.keep(ev); err != nil {
+			s.seen.remove(delivery)
+			ctrl.LoggerFrom(r.Context()).Error(err, "keep a delivery in the spool", "delivery", delivery)
+			answer(http.StatusServiceUnavailable, "spool_error", "503 Service Unavailable: Hook cannot keep the delivery; redeliver later")
+			return
+		}
+	}
+	switch s.accept(ev) {
 	case acceptedEvent:
 		answer(http.StatusOK, "accepted", "Event received. Have a nice day.")
 	case shuttingDown:
-		s.seen.remove(delivery) // not accepted: a redelivery may try again
+		s.refused(r.Context(), delivery) // not accepted: a redelivery may try again
 		answer(http.StatusServiceUnavailable, "shutting_down", "503 Service Unavailable: Hook is shutting down; redeliver later")
 	case queueFull:
-		s.seen.remove(delivery) // not accepted: a redelivery may try again
+		s.refused(r.Context(), delivery)
 		answer(http.StatusServiceUnavailable, "queue_full", "503 Service Unavailable: too many events waiting; redeliver later")
+	}
+}
+
+// refused forgets a delivery the queue did not take, so that its redelivery is handled.
+func (s *Server) refused(ctx context.Context, delivery string) {
+	s.seen.remove(delivery)
+	if s.spool != nil {
+		s.spool.drop(ctx, delivery)
 	}
 }
 

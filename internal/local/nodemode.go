@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/prowl-ci/prowl/internal/config"
 	"github.com/prowl-ci/prowl/internal/localnode"
@@ -50,7 +51,7 @@ func (o NodeOptions) apply(n *localnode.Node, c *config.Config, w io.Writer) {
 		return
 	}
 	fmt.Fprintf(w, "local node: each container runs in its image, pulled into %s; the pod utilities of %s images run from the binaries beside prowl (%s)\n",
-		n.Images.Dir, localnode.LocalUtilityPrefix, why)
+		n.ImageDir(), localnode.LocalUtilityPrefix, why)
 }
 
 // runImageDir is prowl run's layer cache: the user's cache dir, shared by every run.
@@ -82,4 +83,22 @@ func applyPull(pod *corev1.Pod, pull string) error {
 		pod.Spec.Containers[i].ImagePullPolicy = policy
 	}
 	return nil
+}
+
+// NodeName is the Node the local node registers as (`prowl up`'s and `prowl node`'s).
+const NodeName = "prowl-local"
+
+// AddNode adds the local node to mgr, for `prowl up` and `prowl node`: it registers as NodeName,
+// binds the unscheduled Pods of c's pod_namespace and runs them on this machine, keeping their
+// volumes, logs and pulled images under dataDir/node; it says on w how it runs containers. The
+// pod utilities run from the binaries beside this one (prowl itself where they are absent).
+func AddNode(mgr ctrl.Manager, c *config.Config, dataDir string, o NodeOptions, w io.Writer) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	node := &localnode.Node{Name: NodeName, Namespace: c.PodNamespace, Client: mgr.GetClient(),
+		DataDir: filepath.Join(dataDir, "node"), Utilities: filepath.Dir(self), Self: self}
+	o.apply(node, c, w)
+	return node.Setup(mgr)
 }

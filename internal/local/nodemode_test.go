@@ -26,21 +26,24 @@ func TestNodeModeChoice(t *testing.T) {
 	}
 	own := seedconfig.LoadText(t, "prowjob_namespace: default\npod_namespace: test-pods\n", "periodics:\n- name: p\n  interval: 1h\n  spec:\n    containers:\n    - image: golang:1.26\n      command: [go, version]\n")
 	yes, no := true, false
+	dataDir, imageDir := t.TempDir(), t.TempDir()
 	for _, tc := range []struct {
 		name     string
 		c        *config.Config
 		flag     *bool
+		imageDir string // "" as prowl up: the node's own
 		wantHost bool
 		wantLine string
 	}{
-		{"examples", examples, nil, true, "on this machine's filesystem; image: is not pulled (the config's utility_images are Prowl's local ones"},
-		{"own config", own, nil, false, "each container runs in its image, pulled into"},
-		{"examples, --host-filesystem=false", examples, &no, false, "(--host-filesystem=false)"},
-		{"own config, --host-filesystem", own, &yes, true, "(--host-filesystem=true)"},
+		{"examples", examples, nil, imageDir, true, "on this machine's filesystem; image: is not pulled (the config's utility_images are Prowl's local ones"},
+		{"own config", own, nil, imageDir, false, "each container runs in its image, pulled into " + imageDir + ";"},
+		{"own config, prowl up", own, nil, "", false, "each container runs in its image, pulled into " + filepath.Join(dataDir, "images") + ";"},
+		{"examples, --host-filesystem=false", examples, &no, imageDir, false, "(--host-filesystem=false)"},
+		{"own config, --host-filesystem", own, &yes, imageDir, true, "(--host-filesystem=true)"},
 	} {
 		var out strings.Builder
-		n := &localnode.Node{DataDir: t.TempDir()}
-		NodeOptions{HostFilesystem: tc.flag, ImageDir: t.TempDir()}.apply(n, tc.c, &out)
+		n := &localnode.Node{DataDir: dataDir}
+		NodeOptions{HostFilesystem: tc.flag, ImageDir: tc.imageDir}.apply(n, tc.c, &out)
 		if n.HostFilesystem != tc.wantHost || !strings.Contains(out.String(), tc.wantLine) {
 			t.Errorf("%s: host filesystem %v, said %q; want %v, %q", tc.name, n.HostFilesystem, out.String(), tc.wantHost, tc.wantLine)
 		}

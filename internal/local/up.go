@@ -21,7 +21,6 @@ import (
 	"github.com/prowl-ci/prowl/internal/events"
 	"github.com/prowl-ci/prowl/internal/horologium"
 	"github.com/prowl-ci/prowl/internal/jobs"
-	"github.com/prowl-ci/prowl/internal/localnode"
 	"github.com/prowl-ci/prowl/internal/manager"
 	"github.com/prowl-ci/prowl/internal/plank"
 	"github.com/prowl-ci/prowl/internal/sinker"
@@ -235,17 +234,10 @@ func (o UpOptions) setup(ctx context.Context, restCfg *rest.Config, agent *confi
 	if o.Kubeconfig != "" {
 		return env, nil
 	}
-	self, err := os.Executable()
-	if err != nil {
+	if err := AddNode(mgr, c, o.DataDir, o.Node, o.Stdout); err != nil {
 		return Env{}, err
 	}
-	node := &localnode.Node{Name: "prowl-local", Namespace: c.PodNamespace, Client: mgr.GetClient(),
-		DataDir: filepath.Join(o.DataDir, "node"), Utilities: filepath.Dir(self), Self: self}
-	o.Node.apply(node, c, o.Stdout)
-	if err := node.Setup(mgr); err != nil {
-		return Env{}, err
-	}
-	fmt.Fprintf(o.Stdout, "local node prowl-local runs the Pods of %s on this machine; artifacts go where the decoration config says (the examples: file://%s/artifacts)\n", c.PodNamespace, o.DataDir)
+	fmt.Fprintf(o.Stdout, "local node %s runs the Pods of %s on this machine; artifacts go where the decoration config says (the examples: file://%s/artifacts)\n", NodeName, c.PodNamespace, o.DataDir)
 	return env, nil
 }
 

@@ -11,6 +11,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/prowl-ci/prowl/internal/localnode/containerinit"
 )
 
 // LocalUtilityPrefix starts the image names of Prowl's pod utilities built beside prowl (the
@@ -28,6 +30,9 @@ const (
 func (n *Node) onHost(c corev1.Container) bool {
 	return n.HostFilesystem || strings.HasPrefix(c.Image, LocalUtilityPrefix)
 }
+
+// ImageDir is where the node keeps pulled images: Images.Dir, by default DataDir/images.
+func (n *Node) ImageDir() string { return n.images().Dir }
 
 func (n *Node) images() *Images {
 	n.imagesOnce.Do(func() {
@@ -120,10 +125,10 @@ func (n *Node) setWaiting(ctx context.Context, pod *corev1.Pod, name, reason, me
 // rootFor prepares a container's root in its image: a writable layer over the image's layers
 // (or, where overlayfs cannot mount, a copy of them), /etc/hosts, /etc/resolv.conf and
 // /etc/hostname as mounts, and its identity. It returns the launch's root and extra mounts.
-func (n *Node) rootFor(ctx context.Context, pod *corev1.Pod, c corev1.Container, img *Image, dir string) (*rootSpec, []mount, identity, error) {
+func (n *Node) rootFor(ctx context.Context, pod *corev1.Pod, c corev1.Container, img *Image, dir string) (*containerinit.Root, []containerinit.Mount, identity, error) {
 	im := n.images()
 	var top []string // layer directories, topmost first
-	r := &rootSpec{LayerDir: filepath.Join(im.Dir, "layers"), Hostname: pod.Name}
+	r := &containerinit.Root{LayerDir: filepath.Join(im.Dir, "layers"), Hostname: pod.Name}
 	for i := len(img.Layers) - 1; i >= 0; i-- {
 		r.Lower = append(r.Lower, img.Layers[i])
 		top = append(top, im.layerDir(img.Layers[i]))
@@ -153,7 +158,7 @@ func (n *Node) rootFor(ctx context.Context, pod *corev1.Pod, c corev1.Container,
 
 // etcFiles writes the Pod's /etc/hosts, /etc/resolv.conf (the host's: the Pod shares its network)
 // and /etc/hostname, and mounts each where the container mounts nothing of its own.
-func etcFiles(pod *corev1.Pod, c corev1.Container, dir string) ([]mount, error) {
+func etcFiles(pod *corev1.Pod, c corev1.Container, dir string) ([]containerinit.Mount, error) {
 	etc := filepath.Join(dir, "etc")
 	if err := os.MkdirAll(etc, 0o755); err != nil {
 		return nil, err
@@ -171,14 +176,14 @@ func etcFiles(pod *corev1.Pod, c corev1.Container, dir string) ([]mount, error) 
 	for _, m := range c.VolumeMounts {
 		taken[filepath.Clean(m.MountPath)] = true
 	}
-	var out []mount
+	var out []containerinit.Mount
 	for _, name := range []string{"hosts", "resolv.conf", "hostname"} {
 		p := filepath.Join(etc, name)
 		if err := os.WriteFile(p, files[name], 0o644); err != nil {
 			return nil, err
 		}
 		if !taken["/etc/"+name] {
-			out = append(out, mount{Source: p, Target: "/etc/" + name})
+			out = append(out, containerinit.Mount{Source: p, Target: "/etc/" + name})
 		}
 	}
 	return out, nil

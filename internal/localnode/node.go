@@ -28,6 +28,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	"github.com/prowl-ci/prowl/internal/localnode/containerinit"
 )
 
 // Node runs the Pods of one namespace on this machine. It logs through the logger of the
@@ -40,9 +42,11 @@ type Node struct {
 	DataDir string
 	// Utilities holds the pod utility binaries (clonerefs, initupload, entrypoint, sidecar) that
 	// run for commands /clonerefs, /initupload, /entrypoint and /sidecar; where one is absent,
-	// Self runs it (`prowl entrypoint ...`).
+	// Self runs it (`prowl entrypoint ...`). The localnode-exec binary there, when present,
+	// starts each container.
 	Utilities string
-	// Self is the prowl binary, re-run as `prowl localnode-exec` to set up a container's mounts.
+	// Self is the prowl binary, re-run as `prowl localnode-exec` to start a container where
+	// Utilities has no localnode-exec (it costs ten times as much CPU: a tenth of a second).
 	Self string
 	// Stream, when set, also receives the test container's output.
 	Stream io.Writer
@@ -73,6 +77,9 @@ type podRun struct {
 	done   chan struct{}
 	mu     sync.Mutex
 	procs  map[string]*os.Process
+	// terminating is set, under mu, once the Pod is being deleted: no container starts after it,
+	// as the kubelet starts none in a Pod it is stopping.
+	terminating bool
 }
 
 // Setup registers the node's reconciler over the namespace's Pods.
@@ -151,7 +158,7 @@ func (n *Node) stop(pod *corev1.Pod) {
 	if pod.Spec.TerminationGracePeriodSeconds != nil {
 		grace = time.Duration(*pod.Spec.TerminationGracePeriodSeconds) * time.Second
 	}
-	r.signal(syscall.SIGTERM)
+	r.terminate()
 	select {
 	case <-r.done:
 	case <-n.clk().After(grace):
@@ -159,6 +166,21 @@ func (n *Node) stop(pod *corev1.Pod) {
 		r.cancel()
 		<-r.done
 	}
+}
+
+// terminate marks the Pod as being deleted and sends SIGTERM to the containers running.
+func (r *podRun) terminate() {
+	r.mu.Lock()
+	r.terminating = true
+	r.mu.Unlock()
+	r.signal(syscall.SIGTERM)
+}
+
+// stopping says whether the Pod is being deleted.
+func (r *podRun) stopping() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.terminating
 }
 
 func (r *podRun) signal(sig syscall.Signal) {
@@ -205,6 +227,9 @@ func (n *Node) run(ctx context.Context, r *podRun, pod *corev1.Pod) corev1.PodPh
 	}
 	var initStatuses []corev1.ContainerStatus
 	for _, c := range pod.Spec.InitContainers {
+		if r.stopping() {
+			return corev1.PodFailed // deleted: the next container does not start, the Pod goes
+		}
 		st := n.runContainer(ctx, r, pod, c, imgs[c.Name], volumes, dir)
 		initStatuses = append(initStatuses, st)
 		if st.State.Terminated.ExitCode != 0 {
@@ -217,6 +242,9 @@ func (n *Node) run(ctx context.Context, r *podRun, pod *corev1.Pod) corev1.PodPh
 			return corev1.PodFailed
 		}
 		n.setStatus(ctx, pod, func(s *corev1.PodStatus) { s.InitContainerStatuses = initStatuses })
+	}
+	if r.stopping() {
+		return corev1.PodFailed
 	}
 	n.setStatus(ctx, pod, func(s *corev1.PodStatus) { s.Phase = corev1.PodRunning })
 	statuses := make([]corev1.ContainerStatus, len(pod.Spec.Containers))
@@ -286,8 +314,8 @@ func (n *Node) runContainer(ctx context.Context, r *podRun, pod *corev1.Pod, c c
 		return status(127, "LogError", err.Error())
 	}
 	defer logFile.Close()
-	cmd := exec.Command(n.Self, "localnode-exec")
-	cmd.Env = append(env, ExecEnv+"="+string(spec))
+	cmd := n.helper()
+	cmd.Env = append(env, containerinit.Env+"="+string(spec))
 	var out io.Writer = logFile
 	if n.Stream != nil && c.Name == "test" {
 		out = io.MultiWriter(logFile, n.Stream)
@@ -303,6 +331,10 @@ func (n *Node) runContainer(ctx context.Context, r *podRun, pod *corev1.Pod, c c
 	}
 	r.mu.Lock()
 	r.procs[c.Name] = cmd.Process
+	if r.terminating {
+		// The Pod's deletion began as this container started: it gets the SIGTERM the others got.
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+	}
 	r.mu.Unlock()
 	if t, ok := n.bound.Load(pod.UID); ok && c.Name == "test" {
 		// What the node adds before a job's own command runs: binding to start, volumes, the init
@@ -350,6 +382,14 @@ func waitProcess(ctx context.Context, r *podRun, name string, cmd *exec.Cmd) int
 		}
 	}
 	return code
+}
+
+// helper is the command that starts a container: localnode-exec beside prowl, else prowl itself.
+func (n *Node) helper() *exec.Cmd {
+	if p := filepath.Join(n.Utilities, "localnode-exec"); n.Utilities != "" && fileExists(p) {
+		return exec.Command(p)
+	}
+	return exec.Command(n.Self, "localnode-exec")
 }
 
 // isPodUtility says whether name is one of the four pod utilities, which prowl also runs.

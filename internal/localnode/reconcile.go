@@ -53,8 +53,17 @@ func (n *Node) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, er
 }
 
 // remove drops a deleted Pod's writable layers and confirms its deletion, as the kubelet does once
-// its containers are gone.
+// its containers are gone. A Pod deleted before it ended gets phase Failed first, as the kubelet
+// gives one: whoever holds it with a finalizer (the artifact completer, waiting for a sidecar to
+// upload) sees at once that nothing runs there any more, rather than wait out its grace.
 func (n *Node) remove(ctx context.Context, pod *corev1.Pod) error {
+	if pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed {
+		n.setStatus(ctx, pod, func(s *corev1.PodStatus) {
+			if s.Phase != corev1.PodSucceeded && s.Phase != corev1.PodFailed {
+				s.Phase, s.Reason, s.Message = corev1.PodFailed, "Deleted", "The Pod was deleted before it ended."
+			}
+		})
+	}
 	n.removeLayers(string(pod.UID))
 	zero := int64(0)
 	return client.IgnoreNotFound(n.Client.Delete(ctx, pod, &client.DeleteOptions{GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &pod.UID}}))

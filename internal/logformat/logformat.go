@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"go.uber.org/zap/zapcore"
 	"golang.org/x/term"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 )
@@ -39,7 +40,9 @@ func New(format string, w io.Writer) (logr.Logger, error) {
 	case Text:
 		return logr.FromSlogHandler(NewTextHandler(w)), nil
 	case JSON:
-		return zap.New(zap.WriteTo(w)), nil
+		// Errors carry no stack trace: a job that cannot run is a fact about the job, said in
+		// one record, not a bug in Prowl (zap's production default traces every error).
+		return zap.New(zap.WriteTo(w), zap.StacktraceLevel(zapcore.DPanicLevel)), nil
 	}
 	return logr.Logger{}, fmt.Errorf("--log-format %q: want text or json", format)
 }

@@ -47,6 +47,11 @@ func TestFormats(t *testing.T) {
 	if !strings.HasPrefix(buf.String(), "{") || !strings.Contains(buf.String(), `"job":"j"`) {
 		t.Errorf("json: %q", buf.String())
 	}
+	buf.Reset()
+	log.WithName("plank").Error(errors.New(`build cluster "b" is not known to Plank`), "Reconciler error", "name", "pj-1")
+	if lines := strings.Count(buf.String(), "\n"); lines != 1 || strings.Contains(buf.String(), "stacktrace") || strings.Contains(buf.String(), ".go:") {
+		t.Errorf("an error in json is one record with no stack trace, got %d lines: %s", lines, buf.String())
+	}
 	if _, err := New("yaml", &buf); err == nil || !strings.Contains(err.Error(), "text or json") {
 		t.Errorf("an unknown format: %v", err)
 	}

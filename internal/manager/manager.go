@@ -36,6 +36,14 @@ const (
 	DefaultHealthAddr          = ":8081"
 )
 
+// Leader election's timing, controller-runtime's (and kube-controller-manager's) defaults: a
+// replica takes over 15 s at most after the leader stopped renewing.
+const (
+	DefaultLeaseDuration = 15 * time.Second
+	DefaultRenewDeadline = 10 * time.Second
+	DefaultRetryPeriod   = 2 * time.Second
+)
+
 // configWatchInterval is how often Run checks the config files for changes.
 const configWatchInterval = 200 * time.Millisecond
 
@@ -54,6 +62,9 @@ type Options struct {
 	LeaderElection          bool
 	LeaderElectionID        string
 	LeaderElectionNamespace string
+	// LeaseDuration, RenewDeadline and RetryPeriod time leader election (the Default* values
+	// when 0).
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 	// MetricsAddr and HealthAddr are where Prometheus metrics and /healthz, /readyz are served.
 	MetricsAddr string
 	HealthAddr  string
@@ -148,6 +159,9 @@ func NewForConfig(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		LeaderElection:          o.LeaderElection,
 		LeaderElectionID:        o.LeaderElectionID,
 		LeaderElectionNamespace: electNS,
+		LeaseDuration:           durationOr(o.LeaseDuration, DefaultLeaseDuration),
+		RenewDeadline:           durationOr(o.RenewDeadline, DefaultRenewDeadline),
+		RetryPeriod:             durationOr(o.RetryPeriod, DefaultRetryPeriod),
 		Metrics:                 metricsserver.Options{BindAddress: orDefault(o.MetricsAddr, DefaultMetricsAddr)},
 		HealthProbeBindAddress:  orDefault(o.HealthAddr, DefaultHealthAddr),
 	})
@@ -191,6 +205,14 @@ func (o Options) byObject() map[client.Object]cache.ByObject {
 	}
 	byObject[&corev1.Pod{}] = pods
 	return byObject
+}
+
+// durationOr is a pointer to d, or to def when d is 0: the manager's options take pointers.
+func durationOr(d, def time.Duration) *time.Duration {
+	if d == 0 {
+		d = def
+	}
+	return &d
 }
 
 func orDefault(s, def string) string {

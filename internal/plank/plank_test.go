@@ -505,3 +505,39 @@ func TestEarlier(t *testing.T) {
 		t.Errorf("%d jobs ahead of b (p pending), want 1", n)
 	}
 }
+
+// TestAbortedBeforePendingAdoptsItsPod: a job aborted before its pending state was stored (its Pod
+// created, the status write then lost) takes its Pod's build ID and name as it completes, so that
+// its artifacts are found where the Pod wrote them; and the Pod goes.
+func TestAbortedBeforePendingAdoptsItsPod(t *testing.T) {
+	t.Parallel()
+	ns := env.Namespace(t, "plank")
+	cfg := seedconfig.Load(t, ns, "", "")
+	ids, err := jobs.NewBuildIDs(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Reconciler{Client: env.Client, BuildClusters: map[string]client.Client{prowv1.DefaultClusterAlias: env.Client},
+		Config: func() *config.Config { return cfg }, Clock: clocktesting.NewFakeClock(time.Now()), BuildIDs: ids}
+	h := &harness{t: t, ns: ns}
+	pj := h.create("aborted-early", nil)
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: pj.Name, Namespace: ns, Labels: map[string]string{prowv1.CreatedByProw: "true", prowv1.BuildIDLabel: "4242"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "test", Image: "alpine"}}}}
+	if err := env.Client.Create(context.Background(), pod); err != nil {
+		t.Fatal(err)
+	}
+	pj.Status.State, pj.Status.Description = prowv1.AbortedState, "Aborted: the pull request was updated."
+	if err := env.Client.Status().Update(context.Background(), pj); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(pj)}); err != nil {
+		t.Fatal(err)
+	}
+	done := h.get(pj.Name)
+	if !done.Complete() || done.Status.State != prowv1.AbortedState || done.Status.BuildID != "4242" || done.Status.PodName != pj.Name {
+		t.Errorf("status %+v; want aborted and complete, with the Pod's build ID 4242 and name", done.Status)
+	}
+	if h.podExists(pj.Name) {
+		t.Error("the aborted job's Pod was not deleted")
+	}
+}

@@ -23,6 +23,7 @@ import (
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
 	"github.com/prowl-ci/prowl/internal/config"
 	"github.com/prowl-ci/prowl/internal/events"
+	"github.com/prowl-ci/prowl/internal/jobs"
 )
 
 // BuildIDs hands out build IDs.
@@ -112,7 +113,7 @@ func (r *Reconciler) sync(ctx context.Context, pj *prowv1.ProwJob) (outcome, err
 	case prowv1.PendingState:
 		return r.syncPending(ctx, pj)
 	case prowv1.AbortedState:
-		return r.syncAborted(pj)
+		return r.syncAborted(ctx, pj)
 	}
 	return outcome{}, nil
 }
@@ -196,14 +197,46 @@ func keys[V any](m map[string]V) []string {
 	return out
 }
 
-// syncAborted completes a job someone aborted; its Pod goes once that is stored.
-func (r *Reconciler) syncAborted(pj *prowv1.ProwJob) (outcome, error) {
+// syncAborted completes a job someone aborted; its Pod goes once that is stored. A job aborted
+// before its pending state was stored may have a Pod all the same (created, and the status write
+// then lost, to an API server restart say): it takes that Pod's build ID and name, so that its
+// run's artifacts are looked for where the Pod wrote them rather than under a build ID of its own.
+func (r *Reconciler) syncAborted(ctx context.Context, pj *prowv1.ProwJob) (outcome, error) {
+	if pj.Status.BuildID == "" {
+		if err := r.adoptPod(ctx, pj); err != nil {
+			return outcome{}, err
+		}
+	}
 	description := pj.Status.Description
 	if description == "" || description == "Job triggered." {
 		description = "Job aborted."
 	}
 	r.finish(pj, prowv1.AbortedState, description)
 	return outcome{deletePod: true}, nil
+}
+
+// adoptPod sets the build ID, Pod name and URL of a job that has none from its Pod, when one exists.
+func (r *Reconciler) adoptPod(ctx context.Context, pj *prowv1.ProwJob) error {
+	c, ok := r.cluster(pj)
+	if !ok {
+		return nil
+	}
+	pod := &corev1.Pod{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: pj.Spec.Namespace, Name: pj.Name}, pod); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("get pod %s: %w", pj.Name, err)
+	}
+	id := pod.Labels[prowv1.BuildIDLabel]
+	if id == "" {
+		return nil
+	}
+	pj.Status.BuildID, pj.Status.PodName = id, pod.Name
+	if url, err := jobs.JobURL(&r.Config().Plank, pj); err == nil {
+		pj.Status.URL = url
+	}
+	return nil
 }
 
 func (r *Reconciler) deletePod(ctx context.Context, c client.Client, pj *prowv1.ProwJob) error {

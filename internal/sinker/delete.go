@@ -11,8 +11,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
+	"github.com/prowl-ci/prowl/internal/artifacts"
 	"github.com/prowl-ci/prowl/internal/events"
 )
 
@@ -59,6 +61,10 @@ func (s *Sinker) execute(ctx context.Context, plan Plan, r *Result) {
 			return
 		}
 		c := s.Clusters[d.Cluster].Client
+		if err := release(ctx, c, d, reason); err != nil {
+			done("pod", reason, wrap(err, "build cluster %s: pod %s: remove finalizer %s", d.Cluster, d.Pod.Name, prowv1.PodInfoFinalizer))
+			return
+		}
 		err = s.deleteObject(ctx, c, d.Pod)
 		if err == nil {
 			log.Info("deleted pod", "cluster", d.Cluster, "pod", d.Pod.Name, "prowjob", d.JobName, "reason", reason)
@@ -84,6 +90,24 @@ func (s *Sinker) podReason(ctx context.Context, d PodDeletion) (string, error) {
 		return "", fmt.Errorf("build cluster %s: pod %s: get its prowjob %s: %w", d.Cluster, d.Pod.Name, d.JobName, err)
 	}
 	return d.Fallback, nil
+}
+
+// release removes the pod-info finalizer, as Prow's Sinker does, from a Pod that nothing will
+// read again: its ProwJob is gone, or its artifacts were completed (podinfo.json written). Left
+// on, such a Pod would stay Terminating for ever where no completer runs (prowl sinker alone).
+// A Pod whose job's directory is not complete yet keeps it: its podinfo.json is still to come.
+func release(ctx context.Context, c client.Client, d PodDeletion, reason string) error {
+	if !controllerutil.ContainsFinalizer(d.Pod, prowv1.PodInfoFinalizer) {
+		return nil
+	}
+	if reason != ReasonPodOrphaned && (d.ProwJob == nil || d.ProwJob.Annotations[artifacts.CompletedAnnotation] == "") {
+		return nil
+	}
+	pod := d.Pod.DeepCopy() // d.Pod is the cache's
+	controllerutil.RemoveFinalizer(pod, prowv1.PodInfoFinalizer)
+	// The resourceVersion guards the patch: a merge patch replaces the whole finalizer list.
+	err := c.Patch(ctx, pod, client.MergeFromWithOptions(d.Pod, client.MergeFromWithOptimisticLock{}))
+	return client.IgnoreNotFound(err)
 }
 
 // deleteObject deletes obj if it is still the object that was planned (same UID); one that is

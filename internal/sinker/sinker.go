@@ -10,12 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 
@@ -50,21 +52,26 @@ type Options struct {
 
 // Sinker deletes what is due.
 type Sinker struct {
-	// ProwJobs reads ProwJobs from the cache and deletes them.
+	// ProwJobs deletes ProwJobs.
 	ProwJobs client.Client
+	// ProwJobCache is the cache a pass reads ProwJobs from.
+	ProwJobCache cache.Cache
 	// Live reads a ProwJob from the API server itself, to confirm an orphan.
 	Live client.Reader
-	// Clusters are the build clusters' Pod clients (cache readers) by alias.
+	// Clusters are the build clusters by alias.
 	Clusters map[string]PodCluster
 	Options
+
+	mu        sync.Mutex
+	pjs       store[*prowv1.ProwJob]
+	podStores map[string]*store[*corev1.Pod] // by cluster alias
 }
 
-// PodCluster is one build cluster: a client whose reads come from a cache, and that cache's
-// sync.
+// PodCluster is one build cluster: a client that deletes its Pods and the cache a pass reads
+// them from.
 type PodCluster struct {
 	Client client.Client
-	// Synced waits, until ctx ends, for the cache to hold the cluster's Pods.
-	Synced func(ctx context.Context) bool
+	Cache  cache.Cache
 }
 
 // Result is what one pass did.
@@ -88,11 +95,11 @@ func Setup(mgr ctrl.Manager, o Options) (*Sinker, error) {
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
 	}
-	s := &Sinker{ProwJobs: mgr.GetClient(), Live: mgr.GetAPIReader(), Options: o, Clusters: map[string]PodCluster{
-		prowv1.DefaultClusterAlias: {Client: mgr.GetClient(), Synced: mgr.GetCache().WaitForCacheSync},
+	s := &Sinker{ProwJobs: mgr.GetClient(), ProwJobCache: mgr.GetCache(), Live: mgr.GetAPIReader(), Options: o, Clusters: map[string]PodCluster{
+		prowv1.DefaultClusterAlias: {Client: mgr.GetClient(), Cache: mgr.GetCache()},
 	}}
 	for name, c := range o.BuildClusters {
-		s.Clusters[name] = PodCluster{Client: c.GetClient(), Synced: c.GetCache().WaitForCacheSync}
+		s.Clusters[name] = PodCluster{Client: c.GetClient(), Cache: c.GetCache()}
 		if o.StartBuildClusters {
 			if err := mgr.Add(&clusterRunnable{c: c}); err != nil {
 				return nil, fmt.Errorf("add build cluster %s: %w", name, err)
@@ -164,15 +171,16 @@ func (s *Sinker) Pass(ctx context.Context) Result {
 func (s *Sinker) Plan(ctx context.Context, r *Result) (Plan, error) {
 	cfg := s.Config()
 	now := s.Clock.Now()
-	var list prowv1.ProwJobList
-	if err := s.ProwJobs.List(ctx, &list, client.InNamespace(cfg.ProwJobNamespace), client.UnsafeDisableDeepCopy); err != nil {
-		return Plan{}, fmt.Errorf("list prowjobs in %s: %w", cfg.ProwJobNamespace, err)
+	if err := s.pjs.attach(ctx, s.ProwJobCache, &prowv1.ProwJob{}); err != nil {
+		return Plan{}, err
 	}
-	pjs := make([]*prowv1.ProwJob, len(list.Items))
-	byName := make(map[string]*prowv1.ProwJob, len(list.Items))
-	for i := range list.Items {
-		pjs[i] = &list.Items[i]
-		byName[pjs[i].Name] = pjs[i]
+	if !s.ProwJobCache.WaitForCacheSync(ctx) || !s.pjs.synced(ctx) {
+		return Plan{}, fmt.Errorf("the ProwJob cache did not sync: %w", ctx.Err())
+	}
+	pjs := s.pjs.list(cfg.ProwJobNamespace, "", "")
+	byName := make(map[string]*prowv1.ProwJob, len(pjs))
+	for _, pj := range pjs {
+		byName[pj.Name] = pj
 	}
 	r.ProwJobs = len(pjs)
 	var plan Plan
@@ -205,7 +213,8 @@ func (s *Sinker) Plan(ctx context.Context, r *Result) (Plan, error) {
 	return plan, nil
 }
 
-// pods lists a build cluster's Pods made by Prow from its cache, once it has synced.
+// pods returns a build cluster's Pods made by Prow in namespace from its cache, once it has
+// synced.
 func (s *Sinker) pods(ctx context.Context, name, namespace string) ([]*corev1.Pod, error) {
 	c := s.Clusters[name]
 	timeout := s.CacheSyncTimeout
@@ -214,18 +223,27 @@ func (s *Sinker) pods(ctx context.Context, name, namespace string) ([]*corev1.Po
 	}
 	syncCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if !c.Synced(syncCtx) {
+	st := s.podStore(name)
+	if err := st.attach(syncCtx, c.Cache, &corev1.Pod{}); err != nil {
+		clusterErrors.WithLabelValues(name).Inc()
+		return nil, fmt.Errorf("build cluster %s: %w", name, err)
+	}
+	if !c.Cache.WaitForCacheSync(syncCtx) || !st.synced(syncCtx) {
 		clusterErrors.WithLabelValues(name).Inc()
 		return nil, fmt.Errorf("build cluster %s: its Pod cache did not sync within %v (is it reachable?); its Pods are left for the next pass", name, timeout)
 	}
-	var list corev1.PodList
-	if err := c.Client.List(syncCtx, &list, client.InNamespace(namespace), client.MatchingLabels{prowv1.CreatedByProw: "true"}, client.UnsafeDisableDeepCopy); err != nil {
-		clusterErrors.WithLabelValues(name).Inc()
-		return nil, fmt.Errorf("build cluster %s: list pods in %s: %w", name, namespace, err)
+	return st.list(namespace, prowv1.CreatedByProw, "true"), nil
+}
+
+// podStore is the store of a build cluster's Pods.
+func (s *Sinker) podStore(name string) *store[*corev1.Pod] {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.podStores == nil {
+		s.podStores = map[string]*store[*corev1.Pod]{}
 	}
-	out := make([]*corev1.Pod, len(list.Items))
-	for i := range list.Items {
-		out[i] = &list.Items[i]
+	if s.podStores[name] == nil {
+		s.podStores[name] = &store[*corev1.Pod]{}
 	}
-	return out, nil
+	return s.podStores[name]
 }

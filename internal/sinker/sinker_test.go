@@ -11,11 +11,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
+	"github.com/prowl-ci/prowl/internal/artifacts"
 )
 
 const day = 24 * time.Hour
@@ -250,5 +253,59 @@ func TestRecreatedIsNotDeleted(t *testing.T) {
 	}
 	if !h.podExists("east", "again") {
 		t.Error("the recreated Pod was deleted")
+	}
+}
+
+// TestFinalizerReleased: a Pod held by the pod-info finalizer is released, as Prow's Sinker does,
+// when nothing will read it again (its ProwJob is gone, or its artifacts were completed), so it
+// does not stay Terminating where no completer runs; one whose podinfo.json is still to come
+// keeps the finalizer.
+func TestFinalizerReleased(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.prowJob("written", "pull-unit", prowv1.PresubmitJob, 2*day, 25*time.Hour)
+	h.annotate("written", artifacts.CompletedAnnotation, "true")
+	h.prowJob("unwritten", "pull-unit", prowv1.PresubmitJob, 2*day, 25*time.Hour)
+	for _, name := range []string{"written", "unwritten", "orphan"} {
+		id := name
+		if name == "orphan" {
+			id = "no-such-prowjob"
+		}
+		h.pod("east", name, id, 30*time.Hour)
+		h.holdPod("east", name)
+	}
+	r := h.run(Options{}, nil)
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"written", "orphan"} {
+		if h.podExists("east", name) {
+			t.Errorf("Pod %s is still there: Sinker did not remove its finalizer", name)
+		}
+	}
+	pod := &corev1.Pod{}
+	if !h.exists("east", pod, "unwritten") || pod.DeletionTimestamp == nil || !controllerutil.ContainsFinalizer(pod, prowv1.PodInfoFinalizer) {
+		t.Errorf("the Pod whose podinfo.json is to come should be deleted and still held: %+v", pod.ObjectMeta)
+	}
+	if err := h.clients["east"].Patch(context.Background(), pod, client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// holdPod adds the pod-info finalizer to a Pod, as the artifacts completer does.
+func (h *harness) holdPod(cluster, name string) {
+	h.t.Helper()
+	patch := client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"finalizers":["`+prowv1.PodInfoFinalizer+`"]}}`))
+	if err := h.clients[cluster].Patch(context.Background(), &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: h.ns, Name: name}}, patch); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// annotate sets an annotation on a ProwJob.
+func (h *harness) annotate(name, key, value string) {
+	h.t.Helper()
+	patch := client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"annotations":{"`+key+`":"`+value+`"}}}`))
+	if err := env.Client.Patch(context.Background(), &prowv1.ProwJob{ObjectMeta: metav1.ObjectMeta{Namespace: h.ns, Name: name}}, patch); err != nil {
+		h.t.Fatal(err)
 	}
 }

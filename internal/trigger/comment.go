@@ -27,6 +27,8 @@ func (t *Trigger) comment(ctx context.Context, delivery string, e *gh.IssueComme
 	}
 	commenter := e.GetComment().GetUser().GetLogin()
 	number := e.GetIssue().GetNumber()
+	// Under the pull request's lock, read afresh: the runs start for the head it has now.
+	defer t.pulls.lock(org, repo, number)()
 	pr, err := t.GitHub.PullRequest(ctx, org, repo, number)
 	if err != nil {
 		return fmt.Errorf("get %s/%s#%d: %w", org, repo, number, err)

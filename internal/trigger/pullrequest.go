@@ -49,6 +49,13 @@ func (t *Trigger) pullRequest(ctx context.Context, delivery string, e *gh.PullRe
 		return nil
 	}
 	p := pullFrom(e.PullRequest, org, repo)
+	defer t.pulls.lock(org, repo, p.number)()
+	switch e.GetAction() {
+	case "opened", "reopened", "ready_for_review", "synchronize", "labeled":
+		if stale, err := t.stale(ctx, p); stale || err != nil {
+			return err
+		}
+	}
 	switch e.GetAction() {
 	case "opened", "reopened", "ready_for_review":
 		if p.draft {

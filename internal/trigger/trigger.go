@@ -47,6 +47,8 @@ type Trigger struct {
 	Backoff wait.Backoff
 	// Recorder records each creation and abort on the ProwJob; nil records none.
 	Recorder *events.Recorder
+
+	pulls pullLocks // one event at a time per pull request
 }
 
 // DefaultBackoff retries a create for about 6 seconds. It is a function, not a shared variable

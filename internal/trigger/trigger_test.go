@@ -143,9 +143,11 @@ func TestPullRequestPaths(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)
 		h.gh.AddMember("Codertocat", "Codertocat")
+		h.gh.SetPullRequest("Codertocat/Hello-World", githubPR("0ld", "README.md")) // as GitHub has it when opened
 		if err := h.send("pull_request", payload(t, "octokit/pull_request/opened_1.json", map[string]any{"pull_request.head.sha": "0ld"})); err != nil {
 			t.Fatal(err)
 		}
+		h.gh.SetPullRequest("Codertocat/Hello-World", githubPR("ec26c3e57ca3a959ca5aad62de7213c562f8c821", "README.md")) // pushed to
 		if err := h.send("pull_request", payload(t, "octokit/pull_request/synchronize_1.json", nil)); err != nil {
 			t.Fatal(err)
 		}

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -88,6 +89,48 @@ type Server struct {
 	people        people // users, org IDs and teams (teams.go)
 	webURL        string // where html_url fields point: https://github.com unless SetWebURL
 	latency       time.Duration
+	faults        *randomFaults
+}
+
+// randomFaults answer a fraction of requests, chosen by a seeded generator, with GitHub's errors.
+type randomFaults struct {
+	rng                      *rand.Rand
+	fraction                 float64
+	serverErrors, rateLimits int
+}
+
+// FailRandomly answers the given fraction of requests, chosen by rng (seed it, and print the seed,
+// so that a failure can be replayed), with an error instead: half of them 500, half a 403 rate
+// limit as GitHub answers once the hour's requests are spent (X-RateLimit-Remaining 0,
+// X-RateLimit-Reset a second ahead, no Retry-After). Faults counts them.
+func (s *Server) FailRandomly(rng *rand.Rand, fraction float64) {
+	s.lock()
+	s.faults = &randomFaults{rng: rng, fraction: fraction}
+	s.mu.Unlock()
+}
+
+// Faults counts the errors FailRandomly injected: 500s and rate limits.
+func (s *Server) Faults() (serverErrors, rateLimits int) {
+	s.lock()
+	defer s.mu.Unlock()
+	if s.faults == nil {
+		return 0, 0
+	}
+	return s.faults.serverErrors, s.faults.rateLimits
+}
+
+// randomFault is the status a random fault answers this request with, 0 for none; s.mu is held.
+func (s *Server) randomFault() int {
+	f := s.faults
+	if f == nil || f.rng.Float64() >= f.fraction {
+		return 0
+	}
+	if f.rng.IntN(2) == 0 {
+		f.serverErrors++
+		return http.StatusInternalServerError
+	}
+	f.rateLimits++
+	return http.StatusForbidden
 }
 
 // SetLatency makes every answer wait d first, as a distant or loaded GitHub does (load tests).
@@ -279,6 +322,19 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(s.remaining))
 			s.mu.Unlock()
 			writeError(rec, code, "injected failure")
+			return
+		}
+		switch s.randomFault() {
+		case http.StatusInternalServerError:
+			w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(s.remaining))
+			s.mu.Unlock()
+			writeError(rec, http.StatusInternalServerError, "injected failure")
+			return
+		case http.StatusForbidden:
+			w.Header().Set("X-RateLimit-Remaining", "0")
+			w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(time.Second).Unix(), 10))
+			s.mu.Unlock()
+			writeError(rec, http.StatusForbidden, "API rate limit exceeded for user ID 1.")
 			return
 		}
 		if s.rateLimited > 0 {

@@ -1,4 +1,10 @@
-package localnode
+// Package containerinit is what runs first in a container of the local node: started by the
+// node in a new mount namespace (and, for a container in its image, PID and UTS namespaces), it
+// mounts the container's volumes (and its image's root), then replaces itself with the container's
+// command. It imports only the standard library and filepath-securejoin, so that the small
+// localnode-exec binary (cmd/localnode-exec) starting each container costs little; prowl runs it
+// too, as `prowl localnode-exec`, where that binary is absent.
+package containerinit
 
 import (
 	"encoding/json"
@@ -12,35 +18,36 @@ import (
 	securejoin "github.com/cyphar/filepath-securejoin"
 )
 
-// ExecEnv carries a container's launch spec to the helper process that sets up its mounts.
-const ExecEnv = "PROWL_LOCALNODE_EXEC"
+// Env carries a container's launch spec to the helper process that sets up its mounts.
+const Env = "PROWL_LOCALNODE_EXEC"
 
-// launch is what the helper needs: the container's mounts, working dir and command.
-type launch struct {
-	Mounts  []mount  `json:"mounts"`
+// Launch is what the helper needs: the container's mounts, working dir and command.
+type Launch struct {
+	Mounts  []Mount  `json:"mounts"`
 	WorkDir string   `json:"workDir,omitempty"`
 	Argv    []string `json:"argv"`
 	// Root, when set, is the container's image: the command runs inside it.
-	Root *rootSpec `json:"root,omitempty"`
+	Root *Root `json:"root,omitempty"`
 }
 
-type mount struct {
+// Mount is one volume: Source bind-mounted at Target.
+type Mount struct {
 	Source   string `json:"source"`
 	Target   string `json:"target"`
 	ReadOnly bool   `json:"readOnly,omitempty"`
 }
 
-// Exec is the helper: started in a new mount namespace, it makes the namespace's mounts private,
+// Exec is the helper's main: started in a new mount namespace, it makes the namespace's mounts private,
 // bind-mounts each volume at its path (inside the container's image when it has one), and
 // replaces itself with the container's command. It returns only on failure, with the code to exit
 // with.
 func Exec() int {
-	var l launch
-	if err := json.Unmarshal([]byte(os.Getenv(ExecEnv)), &l); err != nil {
+	var l Launch
+	if err := json.Unmarshal([]byte(os.Getenv(Env)), &l); err != nil {
 		fmt.Fprintf(os.Stderr, "localnode: bad launch spec: %v\n", err)
 		return 127
 	}
-	if err := os.Unsetenv(ExecEnv); err != nil {
+	if err := os.Unsetenv(Env); err != nil {
 		return 127
 	}
 	// Parents before children, as container runtimes order them (containerd's sortMounts): a
@@ -82,7 +89,7 @@ func Exec() int {
 
 // openSources opens each mount's source first, to mount it through its descriptor: an earlier
 // mount (/tmp) must not hide a later one's source (a repository under /tmp).
-func openSources(mounts []mount) []string {
+func openSources(mounts []Mount) []string {
 	sources := make([]string, len(mounts))
 	for i, m := range mounts {
 		sources[i] = m.Source
@@ -103,7 +110,7 @@ func makePrivate() error {
 
 // bindVolumes bind-mounts each source at its target under root ("" for the host's filesystem,
 // where a missing mount point is created: the namespace shares it). A file is mounted on a file.
-func bindVolumes(root string, mounts []mount, sources []string) error {
+func bindVolumes(root string, mounts []Mount, sources []string) error {
 	for i, m := range mounts {
 		target := m.Target
 		if root != "" {

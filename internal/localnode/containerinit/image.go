@@ -1,4 +1,4 @@
-package localnode
+package containerinit
 
 import (
 	"fmt"
@@ -8,8 +8,8 @@ import (
 	"syscall"
 )
 
-// rootSpec is a container's root filesystem and identity, for the helper.
-type rootSpec struct {
+// Root is a container's root filesystem and identity, for the helper.
+type Root struct {
 	// LayerDir holds the image's unpacked layers; Lower names them, topmost first (relative
 	// names keep overlayfs' option string short).
 	LayerDir string   `json:"layerDir"`
@@ -31,7 +31,7 @@ type rootSpec struct {
 // execInImage assembles the container's root (its image under a writable layer, its volumes,
 // /proc, a minimal /dev), pivots into it, takes the container's user and runs its command. It
 // runs as PID 1 of a PID namespace of its own, so the container's processes end with it.
-func execInImage(l launch) int {
+func execInImage(l Launch) int {
 	fail := func(err error) int {
 		fmt.Fprintf(os.Stderr, "localnode: %v\n", err)
 		return 127
@@ -82,7 +82,7 @@ func execInImage(l launch) int {
 
 // mountRoot mounts the image and the container's writable layer at Merged: overlayfs, or the
 // copy made beforehand bound onto itself (pivot_root needs a mount point).
-func mountRoot(r *rootSpec) error {
+func mountRoot(r *Root) error {
 	if r.Copy {
 		if err := syscall.Mount(r.Merged, r.Merged, "", syscall.MS_BIND|syscall.MS_REC, ""); err != nil {
 			return fmt.Errorf("bind the root copy: %w", err)
@@ -154,7 +154,7 @@ func pivot(root string) error {
 }
 
 // takeUser becomes the container's user: groups first, while still allowed to.
-func takeUser(r *rootSpec) error {
+func takeUser(r *Root) error {
 	groups := make([]int, len(r.Groups))
 	for i, g := range r.Groups {
 		groups[i] = int(g)
