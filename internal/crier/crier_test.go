@@ -313,3 +313,32 @@ func TestSummaryComment(t *testing.T) {
 		t.Fatalf("after all passed, the summary stays: %+v", c)
 	}
 }
+
+// TestSummaryRetriedAfterGitHubErrors: GitHub fails every try of the summary's comment list once
+// the failure's status is sent (the client's own retries included); Crier tries the summary again
+// and writes it, without sending the status a second time.
+func TestSummaryRetriedAfterGitHubErrors(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	codes := make([]int, 6) // the first try and the client's five retries
+	for i := range codes {
+		codes[i] = 502
+	}
+	h.gh.FailNextOn("GET", "/repos/org/repo/issues/7/comments", codes...)
+	unit := h.job("unit", "head9")
+	h.set(unit, prowv1.FailureState, "")
+	if err := wait.PollUntilContextTimeout(context.Background(), 10*time.Millisecond, 15*time.Second, true, func(context.Context) (bool, error) {
+		return len(h.gh.Comments("org/repo", 7)) == 1, nil
+	}); err != nil {
+		t.Fatalf("no summary after the comment list failed once: %+v", h.gh.Comments("org/repo", 7))
+	}
+	failures := 0
+	for _, s := range h.waitStatuses(1) {
+		if s.Context == "unit" && s.State == "failure" {
+			failures++
+		}
+	}
+	if failures != 1 {
+		t.Errorf("the failure status was sent %d times, want once", failures)
+	}
+}
