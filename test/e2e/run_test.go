@@ -2,17 +2,11 @@ package e2e
 
 import (
 	"bytes"
-	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
-
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/prowl-ci/prowl/examples"
 	"github.com/prowl-ci/prowl/internal/testutil"
@@ -142,26 +136,5 @@ func TestRunKilledLeavesNothingRunning(t *testing.T) {
 	cfg, jobs := upConfig(t, dir, "periodics:\n- interval: 1h\n  name: forever\n  decorate: true\n  spec:\n    containers:\n    - image: alpine\n      command: [/bin/sh, -c, 'echo $$ > "+pidFile+"; while :; do sleep 0.05; done']\n")
 	cmd := exec.Command(filepath.Join(binaries(t), "prowl"), "run", "--config-path", cfg, "--job-config-path", jobs, "--job", "forever")
 	cmd.Dir = dir
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var pid int
-	if err := wait.PollUntilContextTimeout(context.Background(), 20*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
-		raw, _ := os.ReadFile(pidFile)
-		var err error
-		pid, err = strconv.Atoi(strings.TrimSpace(string(raw)))
-		return err == nil, nil
-	}); err != nil {
-		t.Fatal("the job never started")
-	}
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
-	if err := wait.PollUntilContextTimeout(context.Background(), 20*time.Millisecond, 20*time.Second, true, func(context.Context) (bool, error) {
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		return err != nil || strings.Contains(string(stat), ") Z "), nil // gone, or a zombie not yet reaped
-	}); err != nil {
-		t.Errorf("the job's command (pid %d) still runs after prowl run was killed", pid)
-	}
+	testutil.KillLeavesNothing(t, cmd, pidFile)
 }

@@ -4,17 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/prowl-ci/prowl/internal/podutils/entrypointoptions"
 	"github.com/prowl-ci/prowl/internal/podutils/wrapper"
@@ -202,32 +198,11 @@ func TestCommandDiesWithEntrypoint(t *testing.T) {
 	t.Parallel()
 	bin := testutil.BuildBinary(t, "./cmd/entrypoint")
 	pidFile := filepath.Join(t.TempDir(), "pid")
-	o := options(t, "sh", "-c", `echo $$ > `+pidFile+`; while :; do sleep 0.05; done`)
-	raw, err := json.Marshal(o)
+	raw, err := json.Marshal(options(t, "sh", "-c", `echo $$ > `+pidFile+`; while :; do sleep 0.05; done`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), entrypointoptions.OptionsEnv+"="+string(raw))
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var pid int
-	if err := wait.PollUntilContextTimeout(context.Background(), 10*time.Millisecond, 20*time.Second, true, func(context.Context) (bool, error) {
-		pid, err = strconv.Atoi(strings.TrimSpace(readFile(pidFile)))
-		return err == nil, nil
-	}); err != nil {
-		t.Fatal("the command never started")
-	}
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
-	if err := wait.PollUntilContextTimeout(context.Background(), 10*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		// Gone, or a zombie waiting for whoever adopted it to reap it.
-		return err != nil || strings.Contains(string(stat), ") Z "), nil
-	}); err != nil {
-		t.Errorf("the command (pid %d) still runs after its entrypoint was killed", pid)
-	}
+	testutil.KillLeavesNothing(t, cmd, pidFile)
 }
