@@ -10,11 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 
+	gh "github.com/google/go-github/v82/github"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -37,6 +39,7 @@ const summaryMarker = "<!-- prowl: failed tests summary -->"
 
 // GitHub is what Crier asks of GitHub.
 type GitHub interface {
+	PullRequest(ctx context.Context, org, repo string, number int) (*gh.PullRequest, error)
 	CreateStatus(ctx context.Context, org, repo, sha string, s github.Status) error
 	ListComments(ctx context.Context, org, repo string, number int) ([]github.Comment, error)
 	CreateComment(ctx context.Context, org, repo string, number int, body string) error
@@ -205,6 +208,9 @@ func (r *Reporter) summarize(ctx context.Context, pj *prowv1.ProwJob) error {
 	l := r.prLock(key)
 	l.Lock()
 	defer l.Unlock()
+	if stale, err := r.staleHead(ctx, refs.Org, refs.Repo, pull); stale || err != nil {
+		return err
+	}
 	var list prowv1.ProwJobList
 	if err := r.Client.List(ctx, &list, client.InNamespace(pj.Namespace), client.MatchingLabels{
 		prowv1.OrgLabel: refs.Org, prowv1.RepoLabel: refs.Repo, prowv1.PullLabel: strconv.Itoa(pull.Number), prowv1.TypeLabel: string(prowv1.PresubmitJob),
@@ -263,6 +269,23 @@ func (r *Reporter) summarize(ctx context.Context, pj *prowv1.ProwJob) error {
 		errs = append(errs, r.GitHub.DeleteComment(ctx, refs.Org, refs.Repo, c.ID))
 	}
 	return errors.Join(errs...)
+}
+
+// staleHead says whether pull is no longer the pull request's head on GitHub (asked
+// conditionally: an unchanged pull request costs no rate limit). The summary is the head's: the
+// report of a run on an older head (aborted by a push, or reported late after Crier restarted)
+// must not replace it with that head's failures. A pull request GitHub does not show (404) is
+// taken as the run has it.
+func (r *Reporter) staleHead(ctx context.Context, org, repo string, pull prowv1.Pull) (bool, error) {
+	pr, err := r.GitHub.PullRequest(ctx, org, repo, pull.Number)
+	var resp *gh.ErrorResponse
+	switch {
+	case errors.As(err, &resp) && resp.Response != nil && resp.Response.StatusCode == http.StatusNotFound:
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("get %s/%s#%d: %w", org, repo, pull.Number, err)
+	}
+	return pr.GetHead().GetSHA() != pull.SHA, nil
 }
 
 // newer is jobs.Newer, with the job being reported the newer of two that tie.
