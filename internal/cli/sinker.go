@@ -42,7 +42,9 @@ Unlike Prow's, --dry-run is false by default (see docs/sinker.md).`,
 			}
 			c := agent.Config()
 			mo := mgrFlags.options(c.ProwJobNamespace, c.PodNamespace)
-			mo.OnlyProwPods = true
+			// ProwJobs only in prowjob_namespace and Pods only in pod_namespace, as the
+			// controller manager's cache: the Role grants no more.
+			mo.OnlyProwPods, mo.PodNamespace = true, c.PodNamespace
 			mgr, err := manager.New(mo)
 			if err != nil {
 				return err

@@ -174,7 +174,7 @@ func (s *Sinker) Plan(ctx context.Context, r *Result) (Plan, error) {
 	if err := s.pjs.attach(ctx, s.ProwJobCache, &prowv1.ProwJob{}); err != nil {
 		return Plan{}, err
 	}
-	if !s.ProwJobCache.WaitForCacheSync(ctx) || !s.pjs.synced(ctx) {
+	if !s.pjs.synced(ctx) {
 		return Plan{}, fmt.Errorf("the ProwJob cache did not sync: %w", ctx.Err())
 	}
 	pjs := s.pjs.list(cfg.ProwJobNamespace, "", "")
@@ -228,7 +228,7 @@ func (s *Sinker) pods(ctx context.Context, name, namespace string) ([]*corev1.Po
 		clusterErrors.WithLabelValues(name).Inc()
 		return nil, fmt.Errorf("build cluster %s: %w", name, err)
 	}
-	if !c.Cache.WaitForCacheSync(syncCtx) || !st.synced(syncCtx) {
+	if !st.synced(syncCtx) {
 		clusterErrors.WithLabelValues(name).Inc()
 		return nil, fmt.Errorf("build cluster %s: its Pod cache did not sync within %v (is it reachable?); its Pods are left for the next pass", name, timeout)
 	}

@@ -46,7 +46,9 @@ func (s *store[T]) attach(ctx context.Context, c cache.Informers, obj T) error {
 	return nil
 }
 
-// synced waits, until ctx ends, for the store to hold the informer's initial list.
+// synced waits, until ctx ends, for the store to hold the informer's initial list. It waits for
+// this informer alone: a cache's WaitForCacheSync waits for every informer in it, and one the
+// component's Role does not allow never syncs.
 func (s *store[T]) synced(ctx context.Context) bool {
 	s.mu.Lock()
 	reg := s.reg
