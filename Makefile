@@ -27,7 +27,7 @@ test: controlplane
 # chaos runs the whole-system chaos e2e (test/e2e TestChaos) at full size: 2,000 jobs, 10 SIGKILLs
 # of the controller manager, 3 restarts each of the API server and the local node, 3 Hook kills
 # (make test runs it at about 200 jobs). PROWL_CHAOS_SEED=N replays a run's load and fault points;
-# PROWL_CHAOS_LOGS=DIR keeps every part's log. It needs root, as the local node does.
+# PROWL_CHAOS_LOGS=DIR keeps every part's log in DIR/chaos-*. It needs root, as the local node does.
 PROWL_CHAOS_JOBS ?= 2000
 chaos: controlplane
 	PROWL_CHAOS_JOBS=$(PROWL_CHAOS_JOBS) KUBEBUILDER_ASSETS="$$(hack/controlplane/build.sh)" $(GO) test -timeout 3h -count=1 -v -run '^TestChaos$$' ./test/e2e

@@ -27,8 +27,8 @@ images run from the binaries beside prowl (prowl itself where they are absent). 
 --host-filesystem (the default for a config whose utility_images are prowl.local/..., as the
 examples') containers run on this machine's filesystem and images are not pulled.
 
-A node stopped or killed while Pods ran fails them as disrupted when it starts again (their
-processes went with it); Plank then recreates their Pods, up to plank.max_revivals.`
+A node stopped or killed while Pods ran takes their containers with it, and fails those Pods as
+disrupted when it starts again; Plank then recreates them, up to plank.max_revivals.`
 
 func newNodeCommand(stdout, stderr io.Writer) *cobra.Command {
 	var cfgFlags configFlags

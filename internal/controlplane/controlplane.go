@@ -216,7 +216,7 @@ func (cp *ControlPlane) RestartAPIServer() error {
 				return fmt.Errorf("keep the API server's serving certificate: %w", err)
 			}
 		}
-		cp.keptCerts, cp.servingCA = dir, s.SecureServing.CA
+		cp.keptCerts, cp.servingCA = dir, s.CA
 		s.Configure().Set("tls-cert-file", filepath.Join(dir, "apiserver.crt")).Set("tls-private-key-file", filepath.Join(dir, "apiserver.key"))
 	}
 	if err := s.Stop(); err != nil {
@@ -226,7 +226,7 @@ func (cp *ControlPlane) RestartAPIServer() error {
 		if !strings.Contains(err.Error(), "timeout waiting for process") {
 			return fmt.Errorf("stop the API server: %w", err)
 		}
-		if err := waitPortFree(net.JoinHostPort(s.SecureServing.Address, s.SecureServing.Port)); err != nil {
+		if err := waitPortFree(net.JoinHostPort(s.Address, s.Port)); err != nil {
 			return fmt.Errorf("stop the API server: killed after %v, but %w", apiServerStopTimeout, err)
 		}
 	}
@@ -235,6 +235,6 @@ func (cp *ControlPlane) RestartAPIServer() error {
 	}
 	// Start made a new CA for certificates it no longer serves; kubeconfigs written from now on
 	// must trust the one served.
-	s.SecureServing.CA = cp.servingCA
+	s.CA = cp.servingCA
 	return nil
 }

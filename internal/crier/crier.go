@@ -10,11 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 
+	gh "github.com/google/go-github/v82/github"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -37,6 +39,7 @@ const summaryMarker = "<!-- prowl: failed tests summary -->"
 
 // GitHub is what Crier asks of GitHub.
 type GitHub interface {
+	PullRequest(ctx context.Context, org, repo string, number int) (*gh.PullRequest, error)
 	CreateStatus(ctx context.Context, org, repo, sha string, s github.Status) error
 	ListComments(ctx context.Context, org, repo string, number int) ([]github.Comment, error)
 	CreateComment(ctx context.Context, org, repo string, number int, body string) error
@@ -52,14 +55,17 @@ type Reporter struct {
 	// Recorder records each report (or failure) on the ProwJob; nil: one of the manager's.
 	Recorder *events.Recorder
 
-	mu       sync.Mutex
-	reported map[string]prowv1.ProwJobState // by ProwJob name: what was sent, while the cache catches up
-	prLocks  [64]sync.Mutex                 // one summary at a time per pull request (by hash)
+	mu sync.Mutex
+	// reported and statuses are by ProwJob name, while the cache catches up: the state whose report
+	// is complete (status, summary, prev_report_states), and the state whose status was sent, so
+	// that a summary or a record that failed is tried again without sending the status twice.
+	reported, statuses map[string]prowv1.ProwJobState
+	prLocks            [64]sync.Mutex // one summary at a time per pull request (by hash)
 }
 
 // Setup registers the reporter with mgr, over the ProwJobs of the ProwJob namespace.
 func (r *Reporter) Setup(mgr ctrl.Manager, workers int) error {
-	r.reported = map[string]prowv1.ProwJobState{}
+	r.reported, r.statuses = map[string]prowv1.ProwJobState{}, map[string]prowv1.ProwJobState{}
 	if r.Recorder == nil {
 		r.Recorder = events.New(mgr, "crier", nil)
 	}
@@ -91,7 +97,7 @@ func (r *Reporter) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result
 	}
 	log := ctrl.LoggerFrom(ctx).WithValues("prowjob", pj.Name, "job", pj.Spec.Job)
 	from := pj.Status.PrevReportStates[ReporterName]
-	if from == state || r.sent(pj.Name) == state {
+	if from == state || r.sent(r.reported, pj.Name) == state {
 		log.V(1).Info("state already reported", "state", state, "resourceVersion", pj.ResourceVersion)
 		return ctrl.Result{}, nil
 	}
@@ -103,16 +109,18 @@ func (r *Reporter) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result
 	if sha == "" {
 		return ctrl.Result{}, nil
 	}
-	if err := r.GitHub.CreateStatus(ctx, refs.Org, refs.Repo, sha, github.Status{
-		State: githubState(state), Context: pj.Spec.Context, TargetURL: pj.Status.URL, Description: description(&pj),
-	}); err != nil {
-		err = fmt.Errorf("status %s on %s/%s@%s: %w", pj.Spec.Context, refs.Org, refs.Repo, sha, err)
-		r.Recorder.ReportFailed(&pj, err)
-		return ctrl.Result{}, err
+	if r.sent(r.statuses, pj.Name) != state {
+		if err := r.GitHub.CreateStatus(ctx, refs.Org, refs.Repo, sha, github.Status{
+			State: githubState(state), Context: pj.Spec.Context, TargetURL: pj.Status.URL, Description: description(&pj),
+		}); err != nil {
+			err = fmt.Errorf("status %s on %s/%s@%s: %w", pj.Spec.Context, refs.Org, refs.Repo, sha, err)
+			r.Recorder.ReportFailed(&pj, err)
+			return ctrl.Result{}, err
+		}
+		r.Recorder.Reported(&pj, fmt.Sprintf("GitHub as status %s on %s/%s@%s", pj.Spec.Context, refs.Org, refs.Repo, sha))
+		r.remember(r.statuses, pj.Name, state)
+		log.Info("reported status", "context", pj.Spec.Context, "sha", sha, "from", from, "to", state)
 	}
-	r.Recorder.Reported(&pj, fmt.Sprintf("GitHub as status %s on %s/%s@%s", pj.Spec.Context, refs.Org, refs.Repo, sha))
-	r.remember(pj.Name, state)
-	log.Info("reported status", "context", pj.Spec.Context, "sha", sha, "from", from, "to", state)
 	if pj.Spec.Type == prowv1.PresubmitJob && pj.Complete() && len(refs.Pulls) == 1 {
 		if err := r.summarize(ctx, &pj); err != nil {
 			return ctrl.Result{}, err
@@ -126,22 +134,25 @@ func (r *Reporter) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result
 	if err := r.Client.Status().Patch(ctx, &pj, patch); err != nil && !apierrors.IsNotFound(err) {
 		return ctrl.Result{}, fmt.Errorf("record the report of %s: %w", pj.Name, err)
 	}
+	r.remember(r.reported, pj.Name, state)
 	return ctrl.Result{}, nil
 }
 
-func (r *Reporter) sent(name string) prowv1.ProwJobState {
+// sent is the state m holds for a ProwJob.
+func (r *Reporter) sent(m map[string]prowv1.ProwJobState, name string) prowv1.ProwJobState {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.reported[name]
+	return m[name]
 }
 
-func (r *Reporter) remember(name string, s prowv1.ProwJobState) {
+// remember records a ProwJob's state in m.
+func (r *Reporter) remember(m map[string]prowv1.ProwJobState, name string, s prowv1.ProwJobState) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.reported) > 100000 {
-		clear(r.reported) // prev_report_states holds it durably; this only bridges the cache's lag
+	if len(m) > 100000 {
+		clear(m) // prev_report_states holds it durably; this only bridges the cache's lag
 	}
-	r.reported[name] = s
+	m[name] = s
 }
 
 // githubState maps a ProwJob state to a commit status state.
@@ -197,6 +208,9 @@ func (r *Reporter) summarize(ctx context.Context, pj *prowv1.ProwJob) error {
 	l := r.prLock(key)
 	l.Lock()
 	defer l.Unlock()
+	if stale, err := r.staleHead(ctx, refs.Org, refs.Repo, pull); stale || err != nil {
+		return err
+	}
 	var list prowv1.ProwJobList
 	if err := r.Client.List(ctx, &list, client.InNamespace(pj.Namespace), client.MatchingLabels{
 		prowv1.OrgLabel: refs.Org, prowv1.RepoLabel: refs.Repo, prowv1.PullLabel: strconv.Itoa(pull.Number), prowv1.TypeLabel: string(prowv1.PresubmitJob),
@@ -255,6 +269,23 @@ func (r *Reporter) summarize(ctx context.Context, pj *prowv1.ProwJob) error {
 		errs = append(errs, r.GitHub.DeleteComment(ctx, refs.Org, refs.Repo, c.ID))
 	}
 	return errors.Join(errs...)
+}
+
+// staleHead says whether pull is no longer the pull request's head on GitHub (asked
+// conditionally: an unchanged pull request costs no rate limit). The summary is the head's: the
+// report of a run on an older head (aborted by a push, or reported late after Crier restarted)
+// must not replace it with that head's failures. A pull request GitHub does not show (404) is
+// taken as the run has it.
+func (r *Reporter) staleHead(ctx context.Context, org, repo string, pull prowv1.Pull) (bool, error) {
+	pr, err := r.GitHub.PullRequest(ctx, org, repo, pull.Number)
+	var resp *gh.ErrorResponse
+	switch {
+	case errors.As(err, &resp) && resp.Response != nil && resp.Response.StatusCode == http.StatusNotFound:
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("get %s/%s#%d: %w", org, repo, pull.Number, err)
+	}
+	return pr.GetHead().GetSHA() != pull.SHA, nil
 }
 
 // newer is jobs.Newer, with the job being reported the newer of two that tie.

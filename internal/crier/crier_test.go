@@ -313,3 +313,57 @@ func TestSummaryComment(t *testing.T) {
 		t.Fatalf("after all passed, the summary stays: %+v", c)
 	}
 }
+
+// TestSummaryRetriedAfterGitHubErrors: GitHub fails every try of the summary's comment list once
+// the failure's status is sent (the client's own retries included); Crier tries the summary again
+// and writes it, without sending the status a second time.
+func TestSummaryRetriedAfterGitHubErrors(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	codes := make([]int, 6) // the first try and the client's five retries
+	for i := range codes {
+		codes[i] = 502
+	}
+	h.gh.FailNextOn("GET", "/repos/org/repo/issues/7/comments", codes...)
+	unit := h.job("unit", "head9")
+	h.set(unit, prowv1.FailureState, "")
+	if err := wait.PollUntilContextTimeout(context.Background(), 10*time.Millisecond, 15*time.Second, true, func(context.Context) (bool, error) {
+		return len(h.gh.Comments("org/repo", 7)) == 1, nil
+	}); err != nil {
+		t.Fatalf("no summary after the comment list failed once: %+v", h.gh.Comments("org/repo", 7))
+	}
+	failures := 0
+	for _, s := range h.waitStatuses(1) {
+		if s.Context == "unit" && s.State == "failure" {
+			failures++
+		}
+	}
+	if failures != 1 {
+		t.Errorf("the failure status was sent %d times, want once", failures)
+	}
+}
+
+// TestSummaryIsTheHeads: a failure on an older head reported after the head's own failure (a late
+// report, as after a restart) leaves the summary as the head has it.
+func TestSummaryIsTheHeads(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.gh.SetPullRequest("org/repo", githubtest.PullRequest{Number: 7, Author: "alice", HeadSHA: "headnew1", BaseRef: "main", BaseSHA: "base0000"})
+	h.set(h.job("unit", "headnew1"), prowv1.FailureState, "")
+	summary := func() string {
+		if c := h.gh.Comments("org/repo", 7); len(c) == 1 {
+			return c[0].Body
+		}
+		return ""
+	}
+	if err := wait.PollUntilContextTimeout(context.Background(), 10*time.Millisecond, 15*time.Second, true, func(context.Context) (bool, error) {
+		return strings.Contains(summary(), "unit | headnew"), nil
+	}); err != nil {
+		t.Fatalf("no summary of the head's failure: %+v", h.gh.Comments("org/repo", 7))
+	}
+	h.set(h.job("lint", "headold1"), prowv1.FailureState, "")
+	h.waitStatuses(2) // the old head's failure is reported, and Crier is done with it
+	if got := summary(); !strings.Contains(got, "unit | headnew") || strings.Contains(got, "headold") {
+		t.Errorf("after a late report of an older head, the summary is:\n%s", got)
+	}
+}

@@ -338,11 +338,17 @@ func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 		answer(http.StatusOK, "duplicate", "Delivery "+delivery+" was already handled; not handled again.")
 		return
 	}
-	ev := event{eventType: eventType, delivery: delivery, payload: body, accepted: s.Clock.Now()}
+	s.take(r.Context(), event{eventType: eventType, delivery: delivery, payload: body, accepted: s.Clock.Now()}, answer)
+}
+
+// take keeps a new delivery in the spool and puts it on the queue, answering 200, or 503 when it
+// cannot (the spool fails, Hook is stopping, the queue is full): then it forgets the delivery, so
+// that a redelivery may try again.
+func (s *Server) take(ctx context.Context, ev event, answer func(code int, outcome, msg string)) {
 	if s.spool != nil {
 		if err := s.spool.keep(ev); err != nil {
-			s.seen.remove(delivery)
-			ctrl.LoggerFrom(r.Context()).Error(err, "keep a delivery in the spool", "delivery", delivery)
+			s.seen.remove(ev.delivery)
+			ctrl.LoggerFrom(ctx).Error(err, "keep a delivery in the spool", "delivery", ev.delivery)
 			answer(http.StatusServiceUnavailable, "spool_error", "503 Service Unavailable: Hook cannot keep the delivery; redeliver later")
 			return
 		}
@@ -351,10 +357,10 @@ func (s *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 	case acceptedEvent:
 		answer(http.StatusOK, "accepted", "Event received. Have a nice day.")
 	case shuttingDown:
-		s.refused(r.Context(), delivery) // not accepted: a redelivery may try again
+		s.refused(ctx, ev.delivery)
 		answer(http.StatusServiceUnavailable, "shutting_down", "503 Service Unavailable: Hook is shutting down; redeliver later")
 	case queueFull:
-		s.refused(r.Context(), delivery)
+		s.refused(ctx, ev.delivery)
 		answer(http.StatusServiceUnavailable, "queue_full", "503 Service Unavailable: too many events waiting; redeliver later")
 	}
 }

@@ -321,7 +321,11 @@ func (n *Node) runContainer(ctx context.Context, r *podRun, pod *corev1.Pod, c c
 		out = io.MultiWriter(logFile, n.Stream)
 	}
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS, Setpgid: true}
+	// A container dies with the node (SIGKILLed, or crashed): a node started again cannot follow
+	// it, fails its Pod as disrupted and Plank runs the job again, so a container left running
+	// would write into the run's directory beside the new one. (The entrypoint likewise kills the
+	// job's command when it dies.)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS, Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if l.Root != nil {
 		// In its image a container has its own PIDs (its command is PID 1) and hostname.
 		cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWPID | syscall.CLONE_NEWUTS

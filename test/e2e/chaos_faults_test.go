@@ -79,7 +79,9 @@ func (e *chaosEnv) run(t *testing.T) {
 	var mu sync.Mutex
 	var faultErr error
 	faulting := false
-	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 15*time.Minute, true, func(ctx context.Context) (bool, error) {
+	// A job takes about a second of this machine at the worst: the long run's 2,000 need their time.
+	limit := 10*time.Minute + time.Duration(e.plan.jobs)*1500*time.Millisecond
+	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, limit, true, func(ctx context.Context) (bool, error) {
 		done, outstanding := e.progress()
 		for outstanding < e.plan.outstanding {
 			w := e.gh.next()

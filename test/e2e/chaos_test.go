@@ -42,14 +42,12 @@ type chaosPlan struct {
 func newChaosPlan(t *testing.T) chaosPlan {
 	t.Helper()
 	p := chaosPlan{jobs: 200, seed: time.Now().UnixNano(), pushes: 4, failRate: 0.2, cmKills: 3, apiRestarts: 1, nodeRestarts: 1, hookKills: 1, outstanding: 24}
-	for name, dst := range map[string]*int64{"PROWL_CHAOS_SEED": &p.seed} {
-		if v := os.Getenv(name); v != "" {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				t.Fatalf("%s=%q: %v", name, v, err)
-			}
-			*dst = n
+	if v := os.Getenv("PROWL_CHAOS_SEED"); v != "" {
+		seed, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			t.Fatalf("PROWL_CHAOS_SEED=%q: %v", v, err)
 		}
+		p.seed = seed
 	}
 	if v := os.Getenv("PROWL_CHAOS_JOBS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -119,7 +117,12 @@ func startChaos(t *testing.T, plan chaosPlan, assets string) *chaosEnv {
 	t.Helper()
 	e := &chaosEnv{plan: plan, rng: rand.New(rand.NewPCG(uint64(plan.seed), 18)), dir: t.TempDir(), faults: map[string]int{}}
 	if logs := os.Getenv("PROWL_CHAOS_LOGS"); logs != "" {
-		e.dir = logs
+		// A directory of its own under it: a run must not find an earlier run's etcd.
+		dir, err := os.MkdirTemp(logs, "chaos-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.dir = dir
 	}
 	ctx := context.Background()
 	cpLog, err := os.Create(filepath.Join(e.dir, "controlplane.log"))

@@ -122,3 +122,19 @@ func TestRunExampleRepoJobs(t *testing.T) {
 		t.Fatalf("pull-hello-test on the rude pull request: exit %d, stdout %q\n%s", code, stdout, stderr)
 	}
 }
+
+// TestRunKilledLeavesNothingRunning: `prowl run` SIGKILLed while its job runs takes the job's
+// processes with it (the node's containers die with the node, the command with its entrypoint),
+// as a killed `prowl node` or `prowl up` does: nothing is left writing into the run's directory.
+func TestRunKilledLeavesNothingRunning(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("skipping: the local node runtime needs root (mount namespaces)")
+	}
+	t.Parallel()
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "pid")
+	cfg, jobs := upConfig(t, dir, "periodics:\n- interval: 1h\n  name: forever\n  decorate: true\n  spec:\n    containers:\n    - image: alpine\n      command: [/bin/sh, -c, 'echo $$ > "+pidFile+"; while :; do sleep 0.05; done']\n")
+	cmd := exec.Command(filepath.Join(binaries(t), "prowl"), "run", "--config-path", cfg, "--job-config-path", jobs, "--job", "forever")
+	cmd.Dir = dir
+	testutil.KillLeavesNothing(t, cmd, pidFile)
+}

@@ -77,8 +77,9 @@ type Server struct {
 	nextID        int64
 	statuses      map[string][]Status // org/repo → in order
 	calls         []Call
-	failNext      []int // statuses to answer the next requests with
-	rateLimited   int   // the next requests answer 403 rate limited
+	failNext      []int            // statuses to answer the next requests with
+	failOn        map[string][]int // the same, for requests to one "METHOD path" only
+	rateLimited   int              // the next requests answer 403 rate limited
 	remaining     int
 	appKey        *rsa.PublicKey
 	appID         string
@@ -269,6 +270,17 @@ func (s *Server) FailNext(codes ...int) {
 	s.mu.Unlock()
 }
 
+// FailNextOn answers the next len(codes) requests of method to path (as the API sees it:
+// /repos/org/repo/issues/7/comments) with these status codes.
+func (s *Server) FailNextOn(method, path string, codes ...int) {
+	s.lock()
+	if s.failOn == nil {
+		s.failOn = map[string][]int{}
+	}
+	s.failOn[method+" "+path] = append(s.failOn[method+" "+path], codes...)
+	s.mu.Unlock()
+}
+
 // RateLimitNext answers the next n requests 403 with Retry-After: 1 and no requests remaining.
 func (s *Server) RateLimitNext(n int) { s.lock(); s.rateLimited += n; s.mu.Unlock() }
 
@@ -316,6 +328,14 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		w.Header().Set("X-RateLimit-Limit", "5000")
 		w.Header().Set("X-RateLimit-Reset", reset)
 		w.Header().Set("X-GitHub-Media-Type", "github.v3; format=json")
+		key := r.Method + " " + r.URL.Path
+		if codes := s.failOn[key]; len(codes) > 0 {
+			s.failOn[key] = codes[1:]
+			w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(s.remaining))
+			s.mu.Unlock()
+			writeError(rec, codes[0], "injected failure")
+			return
+		}
 		if len(s.failNext) > 0 {
 			code := s.failNext[0]
 			s.failNext = s.failNext[1:]

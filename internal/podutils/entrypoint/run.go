@@ -68,8 +68,10 @@ func run(ctx context.Context, o *entrypointoptions.Options, stdout io.Writer) in
 
 	cmd := exec.Command(o.Args[0], o.Args[1:]...)
 	cmd.Stdout, cmd.Stderr = out, out
-	// The command leads its own process group, so that the signals reach what it started too.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// The command leads its own process group, so that the signals reach what it started too, and
+	// is killed should the entrypoint die first (SIGKILLed, or its node gone): a command left
+	// running could write into the run's directory after the run was given up on.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(out, "entrypoint: could not start %q: %v\n", o.Args[0], err)
 		return wrapper.InternalErrorCode

@@ -191,3 +191,18 @@ func readFile(p string) string {
 	b, _ := os.ReadFile(p)
 	return string(b)
 }
+
+// TestCommandDiesWithEntrypoint: an entrypoint SIGKILLed (or whose node is killed) takes its
+// command with it, rather than leave it running outside the run.
+func TestCommandDiesWithEntrypoint(t *testing.T) {
+	t.Parallel()
+	bin := testutil.BuildBinary(t, "./cmd/entrypoint")
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	raw, err := json.Marshal(options(t, "sh", "-c", `echo $$ > `+pidFile+`; while :; do sleep 0.05; done`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), entrypointoptions.OptionsEnv+"="+string(raw))
+	testutil.KillLeavesNothing(t, cmd, pidFile)
+}
