@@ -30,7 +30,7 @@ type loadEvent struct {
 }
 
 // TestHookLoad sends pull_request, issue_comment and push events at a steady rate through Hook
-// and Trigger, against a GitHub that takes 50 ms per call: every delivery creates exactly its
+// and Trigger, over loadPulls pull requests, against a GitHub that takes 50 ms per call: every delivery creates exactly its
 // jobs (none lost, none twice) and is handled once; it reports the p99 from accept to ProwJob.
 // PROWL_LOAD=1 (`make load`) runs the full load (200 events/s for 60 s); otherwise 20 events/s
 // for 3 s.
@@ -49,11 +49,7 @@ func TestHookLoad(t *testing.T) {
 	}
 	h.gh.SetLatency(50 * time.Millisecond)
 	h.gh.AddMember("Codertocat", "Codertocat")
-	kinds := []loadEvent{
-		{"pull_request", payload(t, "octokit/pull_request/opened_1.json", nil), []string{"code-only", "unit"}},
-		{"issue_comment", comment(t, "Codertocat", "/test manual"), []string{"manual"}},
-		{"push", payload(t, "octokit/push/none_5.json", nil), []string{"post-readme", "post-unit"}},
-	}
+	events := loadEvents(t, h)
 	seen := watchNames(t, h.ns)
 	total := rate * int(duration/time.Second)
 	accepted := make([]time.Time, total)
@@ -65,7 +61,7 @@ func TestHookLoad(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			k := kinds[i%len(kinds)]
+			k := events(i)
 			if code, msg := h.post(k.event, fmt.Sprintf("load-%d", i), k.body); code != http.StatusOK {
 				t.Errorf("delivery %d: %d %s", i, code, msg)
 			}
@@ -76,7 +72,7 @@ func TestHookLoad(t *testing.T) {
 	var latencies []time.Duration
 	want := 0
 	for i := range total {
-		k := kinds[i%len(kinds)]
+		k := events(i)
 		for _, job := range k.jobs {
 			want++
 			name := uuid.NewSHA1(uuid.NameSpaceURL, []byte(fmt.Sprintf("prowl-delivery:load-%d/%s", i, job))).String()
@@ -108,6 +104,37 @@ func TestHookLoad(t *testing.T) {
 	p := func(q float64) time.Duration { return latencies[int(q*float64(len(latencies)-1))] }
 	t.Logf("hook load: %d events at %d/s, %d ProwJobs, lost 0, handled twice %d, accept→ProwJob p50 %v p99 %v",
 		total, rate, want, twice, p(0.5).Round(time.Millisecond), p(0.99).Round(time.Millisecond))
+}
+
+// loadPulls is how many pull requests the load's pull_request and issue_comment events are spread
+// over. Trigger handles one pull request's events one at a time, in order (each asks GitHub for
+// the head first): 200 events a second on one pull request measured that order, not Hook, and
+// filled Hook's queue of 10,000 (503s from the 10,586th event).
+const loadPulls = 100
+
+// loadEvents makes the load's events: in turn a pull request opened, a /test comment on it, and
+// a push, the pull requests (numbered from 1000) going round loadPulls of them, each as the fake
+// GitHub shows it.
+func loadEvents(t *testing.T, h *harness) func(i int) loadEvent {
+	var opened, comments [][]byte
+	for n := range loadPulls {
+		pr := githubPR("ec26c3e57ca3a959ca5aad62de7213c562f8c821", "README.md")
+		pr.Number = 1000 + n
+		h.gh.SetPullRequest("Codertocat/Hello-World", pr)
+		opened = append(opened, payload(t, "octokit/pull_request/opened_1.json", map[string]any{"number": pr.Number, "pull_request.number": pr.Number}))
+		comments = append(comments, commentOn(t, pr.Number, "Codertocat", "/test manual"))
+	}
+	push := payload(t, "octokit/push/none_5.json", nil)
+	return func(i int) loadEvent {
+		n := i / 3 % loadPulls
+		switch i % 3 {
+		case 0:
+			return loadEvent{"pull_request", opened[n], []string{"code-only", "unit"}}
+		case 1:
+			return loadEvent{"issue_comment", comments[n], []string{"manual"}}
+		}
+		return loadEvent{"push", push, []string{"post-readme", "post-unit"}}
+	}
 }
 
 // names records when each ProwJob of a namespace was first seen through a watch.

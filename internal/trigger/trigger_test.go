@@ -3,6 +3,7 @@ package trigger
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -228,9 +229,12 @@ func countCalls(h *harness, path string) int {
 }
 
 // comment is an issue_comment on pull request 2 by user.
-func comment(t *testing.T, user, body string) []byte {
+func comment(t *testing.T, user, body string) []byte { return commentOn(t, 2, user, body) }
+
+// commentOn is a comment by user on pull request number of Codertocat/Hello-World.
+func commentOn(t *testing.T, number int, user, body string) []byte {
 	return payload(t, "octokit/issue_comment/created_1.json", map[string]any{
-		"issue.number": 2, "issue.pull_request": map[string]any{"url": "https://api.github.com/repos/Codertocat/Hello-World/pulls/2"},
+		"issue.number": number, "issue.pull_request": map[string]any{"url": fmt.Sprintf("https://api.github.com/repos/Codertocat/Hello-World/pulls/%d", number)},
 		"comment.body": body, "comment.user.login": user, "sender.login": user,
 	})
 }
