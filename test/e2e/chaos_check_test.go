@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -85,6 +86,7 @@ func (e *chaosEnv) check(t *testing.T) {
 	e.checkPeriodics(t, pjs)
 	e.checkSuperseded(t, pjs)
 	eventually(t, "statuses", func() []string { return e.statusProblems(pjs) })
+	eventually(t, "summaries", func() []string { return e.summaryProblems(pjs) })
 	eventually(t, "artifacts", func() []string { return e.artifactProblems(pjs) })
 	if left := leftoverProcesses(pjs); len(left) > 0 {
 		t.Errorf("processes of finished runs still running: %v", left)
@@ -314,6 +316,46 @@ func (e *chaosEnv) statusProblems(pjs []prowv1.ProwJob) []string {
 		pending := slices.IndexFunc(seq, func(s string) bool { return s != "pending" })
 		if pending < 0 || slices.ContainsFunc(seq[pending:], func(s string) bool { return s != want }) {
 			problems = append(problems, fmt.Sprintf("%s (%s, %s) on %s: statuses %v, want pending ones then %s", pj.Name, pj.Spec.Job, pj.Status.State, sha[:8], seq, want))
+		}
+	}
+	return problems
+}
+
+// summaryProblems: each pull request has one summary comment from Crier listing the runs at its
+// head that failed (pull-fail, unless aborted), and none that did not; none when none failed.
+func (e *chaosEnv) summaryProblems(pjs []prowv1.ProwJob) []string {
+	heads := map[int]*webhook{}
+	for _, w := range e.gh.webhooks() {
+		if w.pull > 0 && (heads[w.pull] == nil || w.push > heads[w.pull].push) {
+			heads[w.pull] = w
+		}
+	}
+	var problems []string
+	for n, head := range heads {
+		failed := map[string]bool{}
+		for _, pj := range pjs {
+			if pj.Spec.Type == prowv1.PresubmitJob && len(pj.Spec.Refs.Pulls) == 1 && pj.Spec.Refs.Pulls[0].SHA == head.sha {
+				failed[pj.Spec.Context] = pj.Status.State == prowv1.FailureState || pj.Status.State == prowv1.ErrorState
+			}
+		}
+		var summaries []string
+		for _, c := range e.gh.api.Comments(chaosOrg+"/"+chaosRepo, n) {
+			if strings.Contains(c.Body, "failed tests summary") {
+				summaries = append(summaries, c.Body)
+			}
+		}
+		want := slices.ContainsFunc(slices.Collect(maps.Values(failed)), func(f bool) bool { return f })
+		if !want && len(summaries) == 0 {
+			continue
+		}
+		if len(summaries) != 1 {
+			problems = append(problems, fmt.Sprintf("#%d: %d summary comments, want one for the failures at its head %s (%v)", n, len(summaries), head.sha[:7], failed))
+			continue
+		}
+		for job, f := range failed {
+			if listed := strings.Contains(summaries[0], job+" | "+head.sha[:7]); listed != f {
+				problems = append(problems, fmt.Sprintf("#%d: %s failed at the head %s: %v; listed in the summary: %v\n%s", n, job, head.sha[:7], f, listed, summaries[0]))
+			}
 		}
 	}
 	return problems
