@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
+	"github.com/prowl-ci/prowl/internal/crier"
 	"github.com/prowl-ci/prowl/internal/downwardapi"
 	"github.com/prowl-ci/prowl/internal/storage"
 )
@@ -281,19 +282,6 @@ func (e *chaosEnv) checkSuperseded(t *testing.T, pjs []prowv1.ProwJob) {
 	}
 }
 
-// githubState is the commit status Crier sends for a ProwJob state.
-func githubState(s prowv1.ProwJobState) string {
-	switch s {
-	case prowv1.SuccessState:
-		return "success"
-	case prowv1.FailureState, prowv1.AbortedState:
-		return "failure"
-	case prowv1.ErrorState:
-		return "error"
-	}
-	return "pending"
-}
-
 // statusProblems: the statuses each run's SHA received under its context are pending ones, then
 // its final state's, last. The final one may come twice: Crier sends a status before it records
 // that it did, so one killed (or one that lost its lease) in between sends it again.
@@ -312,7 +300,7 @@ func (e *chaosEnv) statusProblems(pjs []prowv1.ProwJob) []string {
 			sha = pj.Spec.Refs.Pulls[0].SHA
 		}
 		seq := got[sha+" "+pj.Spec.Context]
-		want := githubState(pj.Status.State)
+		want := crier.GitHubState(pj.Status.State)
 		pending := slices.IndexFunc(seq, func(s string) bool { return s != "pending" })
 		if pending < 0 || slices.ContainsFunc(seq[pending:], func(s string) bool { return s != want }) {
 			problems = append(problems, fmt.Sprintf("%s (%s, %s) on %s: statuses %v, want pending ones then %s", pj.Name, pj.Spec.Job, pj.Status.State, sha[:8], seq, want))
