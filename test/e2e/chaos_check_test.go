@@ -98,6 +98,9 @@ func (e *chaosEnv) check(t *testing.T) {
 	e.jobs = map[prowv1.ProwJobType]int{}
 	for _, pj := range pjs {
 		e.jobs[pj.Spec.Type]++
+		if pj.Status.PodRevivalCount > 0 {
+			e.revived++
+		}
 	}
 	if t.Failed() {
 		t.Logf("chaos: logs of the run are in %s (set PROWL_CHAOS_LOGS to keep them)\n%s", e.dir, e.comps.tails(30))
@@ -409,8 +412,8 @@ func (e *chaosEnv) summary(took time.Duration) string {
 		total += n
 	}
 	jobs := e.jobs[prowv1.PeriodicJob] + e.jobs[prowv1.PresubmitJob] + e.jobs[prowv1.PostsubmitJob]
-	return fmt.Sprintf("chaos: jobs %d, faults %d (%s %d, %s %d, %s %d, %s %d, github errors %d), lost %d, duplicated %d, %s (seed %d; %d periodic, %d presubmit, %d postsubmit runs; %d webhooks, %d redelivered, %d from Hook's spool, %d stale; %d superseded runs aborted; %d crashes restarted)",
+	return fmt.Sprintf("chaos: jobs %d, faults %d (%s %d, %s %d, %s %d, %s %d, github errors %d), lost %d, duplicated %d, %s (seed %d; %d periodic, %d presubmit, %d postsubmit runs; %d webhooks, %d redelivered, %d from Hook's spool, %d stale; %d superseded runs aborted; %d revived; %d crashes restarted)",
 		jobs, total, faultCMKill, e.faults[faultCMKill], faultAPIRestart, e.faults[faultAPIRestart], faultNodeKill, e.faults[faultNodeKill], faultHookKill, e.faults[faultHookKill],
 		githubErrors, e.lost, e.duplicated, took.Round(time.Second), e.plan.seed,
-		e.jobs[prowv1.PeriodicJob], e.jobs[prowv1.PresubmitJob], e.jobs[prowv1.PostsubmitJob], len(e.gh.webhooks()), e.gh.redelivered(), e.replayed(), e.stale, e.superseded, len(e.comps.crashes()))
+		e.jobs[prowv1.PeriodicJob], e.jobs[prowv1.PresubmitJob], e.jobs[prowv1.PostsubmitJob], len(e.gh.webhooks()), e.gh.redelivered(), e.replayed(), e.stale, e.superseded, e.revived, len(e.comps.crashes()))
 }
