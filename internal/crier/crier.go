@@ -111,7 +111,7 @@ func (r *Reporter) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result
 	}
 	if r.sent(r.statuses, pj.Name) != state {
 		if err := r.GitHub.CreateStatus(ctx, refs.Org, refs.Repo, sha, github.Status{
-			State: githubState(state), Context: pj.Spec.Context, TargetURL: pj.Status.URL, Description: description(&pj),
+			State: GitHubState(state), Context: pj.Spec.Context, TargetURL: pj.Status.URL, Description: description(&pj),
 		}); err != nil {
 			err = fmt.Errorf("status %s on %s/%s@%s: %w", pj.Spec.Context, refs.Org, refs.Repo, sha, err)
 			r.Recorder.ReportFailed(&pj, err)
@@ -155,8 +155,8 @@ func (r *Reporter) remember(m map[string]prowv1.ProwJobState, name string, s pro
 	m[name] = s
 }
 
-// githubState maps a ProwJob state to a commit status state.
-func githubState(s prowv1.ProwJobState) string {
+// GitHubState is the commit status state a ProwJob state is reported as.
+func GitHubState(s prowv1.ProwJobState) string {
 	switch s {
 	case prowv1.SuccessState:
 		return "success"

@@ -41,8 +41,8 @@ func (r *recorded) list() []string {
 	return append([]string(nil), r.events...)
 }
 
-// start serves a Hook with secretFile's secrets over real HTTP.
-func start(t *testing.T, secrets string) (*httptest.Server, *recorded, *Server) {
+// secretsFile writes secrets into a file of the test's and loads it; it returns both.
+func secretsFile(t *testing.T, secrets string) (*Secrets, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "hmac")
 	if err := os.WriteFile(path, []byte(secrets), 0o600); err != nil {
@@ -52,6 +52,13 @@ func start(t *testing.T, secrets string) (*httptest.Server, *recorded, *Server) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, path
+}
+
+// start serves a Hook with secretFile's secrets over real HTTP.
+func start(t *testing.T, secrets string) (*httptest.Server, *recorded, *Server) {
+	t.Helper()
+	s, _ := secretsFile(t, secrets)
 	rec := &recorded{}
 	srv := &Server{Secrets: s, Handle: rec.handle, Workers: 4}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -217,14 +224,7 @@ func TestAnswers(t *testing.T) {
 // A rewritten secret file is read again: the new secret signs, the old one no longer does.
 func TestSecretReload(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "hmac")
-	if err := os.WriteFile(path, []byte("first"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s, err := LoadSecrets(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, path := secretsFile(t, "first")
 	body := []byte(`{}`)
 	if !s.Valid("o/r", Signature([]byte("first"), body), body) {
 		t.Fatal("first secret refused")
@@ -272,14 +272,7 @@ func TestCorpusAccepted(t *testing.T) {
 // Stopping Hook finishes every event it accepted, and refuses new ones with 503.
 func TestShutdownDrains(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "hmac")
-	if err := os.WriteFile(path, []byte("s"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	secrets, err := LoadSecrets(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	secrets, _ := secretsFile(t, "s")
 	rec := &recorded{}
 	release := make(chan struct{})
 	srv := &Server{Secrets: secrets, Workers: 1, Handle: func(ctx context.Context, e, d string, p []byte) error {
@@ -316,14 +309,7 @@ func TestShutdownDrains(t *testing.T) {
 // delivery, and its context ends once the drain timeout passes after a stop.
 func TestHandlerContext(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "hmac")
-	if err := os.WriteFile(path, []byte("s"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	secrets, err := LoadSecrets(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	secrets, _ := secretsFile(t, "s")
 	var mu sync.Mutex
 	var lines []string
 	log := funcr.New(func(prefix, args string) { mu.Lock(); defer mu.Unlock(); lines = append(lines, args) }, funcr.Options{})

@@ -14,14 +14,7 @@ import (
 // spoolServer runs a Server on the spool dir with handle, over real HTTP; it returns its URL.
 func spoolServer(t *testing.T, dir string, handle Handler) string {
 	t.Helper()
-	secrets := filepath.Join(t.TempDir(), "hmac")
-	if err := os.WriteFile(secrets, []byte("spool-secret"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s, err := LoadSecrets(secrets)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, _ := secretsFile(t, "spool-secret")
 	srv := &Server{Secrets: s, Handle: handle, Workers: 2, Spool: dir}
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { _ = srv.Run(ctx) }()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
+	"github.com/prowl-ci/prowl/internal/crier"
 	"github.com/prowl-ci/prowl/internal/downwardapi"
 	"github.com/prowl-ci/prowl/internal/storage"
 )
@@ -85,6 +87,7 @@ func (e *chaosEnv) check(t *testing.T) {
 	e.checkPeriodics(t, pjs)
 	e.checkSuperseded(t, pjs)
 	eventually(t, "statuses", func() []string { return e.statusProblems(pjs) })
+	eventually(t, "summaries", func() []string { return e.summaryProblems(pjs) })
 	eventually(t, "artifacts", func() []string { return e.artifactProblems(pjs) })
 	if left := leftoverProcesses(pjs); len(left) > 0 {
 		t.Errorf("processes of finished runs still running: %v", left)
@@ -95,6 +98,9 @@ func (e *chaosEnv) check(t *testing.T) {
 	e.jobs = map[prowv1.ProwJobType]int{}
 	for _, pj := range pjs {
 		e.jobs[pj.Spec.Type]++
+		if pj.Status.PodRevivalCount > 0 {
+			e.revived++
+		}
 	}
 	if t.Failed() {
 		t.Logf("chaos: logs of the run are in %s (set PROWL_CHAOS_LOGS to keep them)\n%s", e.dir, e.comps.tails(30))
@@ -279,19 +285,6 @@ func (e *chaosEnv) checkSuperseded(t *testing.T, pjs []prowv1.ProwJob) {
 	}
 }
 
-// githubState is the commit status Crier sends for a ProwJob state.
-func githubState(s prowv1.ProwJobState) string {
-	switch s {
-	case prowv1.SuccessState:
-		return "success"
-	case prowv1.FailureState, prowv1.AbortedState:
-		return "failure"
-	case prowv1.ErrorState:
-		return "error"
-	}
-	return "pending"
-}
-
 // statusProblems: the statuses each run's SHA received under its context are pending ones, then
 // its final state's, last. The final one may come twice: Crier sends a status before it records
 // that it did, so one killed (or one that lost its lease) in between sends it again.
@@ -310,10 +303,50 @@ func (e *chaosEnv) statusProblems(pjs []prowv1.ProwJob) []string {
 			sha = pj.Spec.Refs.Pulls[0].SHA
 		}
 		seq := got[sha+" "+pj.Spec.Context]
-		want := githubState(pj.Status.State)
+		want := crier.GitHubState(pj.Status.State)
 		pending := slices.IndexFunc(seq, func(s string) bool { return s != "pending" })
 		if pending < 0 || slices.ContainsFunc(seq[pending:], func(s string) bool { return s != want }) {
 			problems = append(problems, fmt.Sprintf("%s (%s, %s) on %s: statuses %v, want pending ones then %s", pj.Name, pj.Spec.Job, pj.Status.State, sha[:8], seq, want))
+		}
+	}
+	return problems
+}
+
+// summaryProblems: each pull request has one summary comment from Crier listing the runs at its
+// head that failed (pull-fail, unless aborted), and none that did not; none when none failed.
+func (e *chaosEnv) summaryProblems(pjs []prowv1.ProwJob) []string {
+	heads := map[int]*webhook{}
+	for _, w := range e.gh.webhooks() {
+		if w.pull > 0 && (heads[w.pull] == nil || w.push > heads[w.pull].push) {
+			heads[w.pull] = w
+		}
+	}
+	var problems []string
+	for n, head := range heads {
+		failed := map[string]bool{}
+		for _, pj := range pjs {
+			if pj.Spec.Type == prowv1.PresubmitJob && len(pj.Spec.Refs.Pulls) == 1 && pj.Spec.Refs.Pulls[0].SHA == head.sha {
+				failed[pj.Spec.Context] = pj.Status.State == prowv1.FailureState || pj.Status.State == prowv1.ErrorState
+			}
+		}
+		var summaries []string
+		for _, c := range e.gh.api.Comments(chaosOrg+"/"+chaosRepo, n) {
+			if strings.Contains(c.Body, "failed tests summary") {
+				summaries = append(summaries, c.Body)
+			}
+		}
+		want := slices.ContainsFunc(slices.Collect(maps.Values(failed)), func(f bool) bool { return f })
+		if !want && len(summaries) == 0 {
+			continue
+		}
+		if len(summaries) != 1 {
+			problems = append(problems, fmt.Sprintf("#%d: %d summary comments, want one for the failures at its head %s (%v)", n, len(summaries), head.sha[:7], failed))
+			continue
+		}
+		for job, f := range failed {
+			if listed := strings.Contains(summaries[0], job+" | "+head.sha[:7]); listed != f {
+				problems = append(problems, fmt.Sprintf("#%d: %s failed at the head %s: %v; listed in the summary: %v\n%s", n, job, head.sha[:7], f, listed, summaries[0]))
+			}
 		}
 	}
 	return problems
@@ -379,8 +412,8 @@ func (e *chaosEnv) summary(took time.Duration) string {
 		total += n
 	}
 	jobs := e.jobs[prowv1.PeriodicJob] + e.jobs[prowv1.PresubmitJob] + e.jobs[prowv1.PostsubmitJob]
-	return fmt.Sprintf("chaos: jobs %d, faults %d (%s %d, %s %d, %s %d, %s %d, github errors %d), lost %d, duplicated %d, %s (seed %d; %d periodic, %d presubmit, %d postsubmit runs; %d webhooks, %d redelivered, %d from Hook's spool, %d stale; %d superseded runs aborted; %d crashes restarted)",
+	return fmt.Sprintf("chaos: jobs %d, faults %d (%s %d, %s %d, %s %d, %s %d, github errors %d), lost %d, duplicated %d, %s (seed %d; %d periodic, %d presubmit, %d postsubmit runs; %d webhooks, %d redelivered, %d from Hook's spool, %d stale; %d superseded runs aborted; %d revived; %d crashes restarted)",
 		jobs, total, faultCMKill, e.faults[faultCMKill], faultAPIRestart, e.faults[faultAPIRestart], faultNodeKill, e.faults[faultNodeKill], faultHookKill, e.faults[faultHookKill],
 		githubErrors, e.lost, e.duplicated, took.Round(time.Second), e.plan.seed,
-		e.jobs[prowv1.PeriodicJob], e.jobs[prowv1.PresubmitJob], e.jobs[prowv1.PostsubmitJob], len(e.gh.webhooks()), e.gh.redelivered(), e.replayed(), e.stale, e.superseded, len(e.comps.crashes()))
+		e.jobs[prowv1.PeriodicJob], e.jobs[prowv1.PresubmitJob], e.jobs[prowv1.PostsubmitJob], len(e.gh.webhooks()), e.gh.redelivered(), e.replayed(), e.stale, e.superseded, e.revived, len(e.comps.crashes()))
 }

@@ -107,8 +107,8 @@ type chaosEnv struct {
 	watch  *transitions
 	faults map[string]int
 	// Figures of the checks, for the summary line.
-	jobs                                map[prowv1.ProwJobType]int
-	lost, duplicated, superseded, stale int
+	jobs                                         map[prowv1.ProwJobType]int
+	lost, duplicated, superseded, stale, revived int
 }
 
 // startChaos starts the control plane, the fake GitHub and every component, and plans the
