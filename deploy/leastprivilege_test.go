@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
@@ -174,16 +175,21 @@ func TestLeastPrivilegeHorologiumAndPlank(t *testing.T) {
 		return pj.Status.State == prowv1.PendingState && pj.Status.PodName != ""
 	})
 	pj := job(t, "prowl-echo")
-	pod := &corev1.Pod{}
-	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: podNS, Name: pj.Status.PodName}, pod); err != nil {
-		t.Fatal(err)
-	}
-	now := metav1.Now()
-	pod.Status.Phase = corev1.PodSucceeded
-	for _, c := range pod.Spec.Containers {
-		pod.Status.ContainerStatuses = append(pod.Status.ContainerStatuses, corev1.ContainerStatus{Name: c.Name, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed", StartedAt: now, FinishedAt: now}}})
-	}
-	if err := env.Client.Status().Update(context.Background(), pod); err != nil {
+	// Play the kubelet: the Pod succeeded. The artifact completer adds its finalizer to the Pod
+	// meanwhile, so the write is retried on a conflict, as a kubelet's is.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		pod := &corev1.Pod{}
+		if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: podNS, Name: pj.Status.PodName}, pod); err != nil {
+			return err
+		}
+		now := metav1.Now()
+		pod.Status.Phase = corev1.PodSucceeded
+		for _, c := range pod.Spec.Containers {
+			pod.Status.ContainerStatuses = append(pod.Status.ContainerStatuses, corev1.ContainerStatus{Name: c.Name, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed", StartedAt: now, FinishedAt: now}}})
+		}
+		return env.Client.Status().Update(context.Background(), pod)
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "prowl-echo success", func() bool { return job(t, "prowl-echo").Status.State == prowv1.SuccessState })
