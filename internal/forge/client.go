@@ -22,9 +22,8 @@ type Client struct {
 	// GitHub is go-github on the local GitHub's REST API, acting as the user given to Connect.
 	GitHub *gh.Client
 	// URL is the server's base URL (repositories are URL/ORG/REPO.git).
-	URL     string
-	dataDir string
-	http    *http.Client
+	URL  string
+	http *http.Client
 }
 
 // ErrNotRunning says that no `prowl up` with the local GitHub serves this data dir.
@@ -49,7 +48,7 @@ func Connect(ctx context.Context, dataDir, as string) (*Client, error) {
 	}
 	base := strings.TrimSpace(string(raw))
 	hc := &http.Client{Transport: &asUser{token: strings.TrimSpace(string(token)), as: as, next: http.DefaultTransport}}
-	c := &Client{URL: base, dataDir: dataDir, http: hc}
+	c := &Client{URL: base, http: hc}
 	if err := c.call(ctx, http.MethodGet, "ping", nil, nil); err != nil {
 		return nil, notRunning(err.Error())
 	}
@@ -96,10 +95,7 @@ func (c *Client) call(ctx context.Context, method, path string, body, out any) e
 			return err
 		}
 	}
-	if w := resp.Header.Get(webhookHeader); w != "" {
-		return &WebhookError{Msg: w}
-	}
-	return nil
+	return webhookError(resp.Header)
 }
 
 // WebhookError says a change was made but the webhook it causes did not reach Hook.
@@ -114,7 +110,12 @@ func CheckWebhook(resp *gh.Response) error {
 	if resp == nil {
 		return nil
 	}
-	if w := resp.Header.Get(webhookHeader); w != "" {
+	return webhookError(resp.Header)
+}
+
+// webhookError is the WebhookError an answer's X-Prowl-Webhook-Error header reports, if any.
+func webhookError(h http.Header) error {
+	if w := h.Get(webhookHeader); w != "" {
 		return &WebhookError{Msg: w}
 	}
 	return nil
