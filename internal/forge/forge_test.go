@@ -153,8 +153,8 @@ func (e *env) createRepo() string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if repo.GetCloneURL() != e.url+"/org/repo.git" || repo.GetHTMLURL() != e.url+"/org/repo" {
-		e.t.Errorf("repository's urls: %s %s", repo.GetCloneURL(), repo.GetHTMLURL())
+	if repo.GetCloneURL() != e.url+"/org/repo.git" || repo.GetHTMLURL() != e.url+"/org/repo" || repo.GetDefaultBranch() != "main" {
+		e.t.Errorf("repository's urls: %s %s, default branch %q", repo.GetCloneURL(), repo.GetHTMLURL(), repo.GetDefaultBranch())
 	}
 	e.git(filepath.Dir(e.work), "init", "-q", "-b", "main", e.work)
 	sha := e.commit("first", map[string]string{"README.md": "hi\n", "hello.sh": "echo hi\n"})

@@ -221,3 +221,21 @@ func TestPostReceive(t *testing.T) {
 		t.Errorf("with no prowl up: %v, want ErrNotRunning saying how to start it", err)
 	}
 }
+
+// TestDefaultBranch: a repository's default_branch, in the API and in pull requests, is the branch
+// its HEAD names, read afresh when HEAD moves.
+func TestDefaultBranch(t *testing.T) {
+	e := newEnv(t)
+	e.openPull("alice")
+	e.git(filepath.Join(GitRoot(e.dataDir), "org/repo.git"), "symbolic-ref", "HEAD", "refs/heads/trunk")
+	ctx := context.Background()
+	gc := e.client("").GitHub
+	repo, _, err := gc.Repositories.Get(ctx, "org", "repo")
+	if err != nil || repo.GetDefaultBranch() != "trunk" {
+		t.Errorf("repository after HEAD moved to trunk: default branch %q, %v", repo.GetDefaultBranch(), err)
+	}
+	pr, _, err := gc.PullRequests.Get(ctx, "org", "repo", 1)
+	if err != nil || pr.GetBase().GetRepo().GetDefaultBranch() != "trunk" {
+		t.Errorf("pull request's base repository: default branch %q, %v", pr.GetBase().GetRepo().GetDefaultBranch(), err)
+	}
+}

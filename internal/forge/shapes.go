@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -34,9 +36,17 @@ func (s *Server) repoJSON(ctx context.Context, orgRepo string) *gh.Repository {
 		URL: gh.Ptr(s.o.URL + APIPath + "repos/" + orgRepo), DefaultBranch: gh.Ptr(s.defaultBranch(ctx, orgRepo))}
 }
 
-// defaultBranch is the branch the repository's HEAD names (main when it cannot be read).
+// defaultBranch is the branch the repository's HEAD names (main when it cannot be read). Every
+// repository and pull request rendered asks, mostly under mu, so it reads the HEAD file itself;
+// git is run only when HEAD is not a plain branch ref there (a reftable repository's is not).
 func (s *Server) defaultBranch(ctx context.Context, orgRepo string) string {
-	ref, err := git(ctx, s.repoDir(orgRepo), "symbolic-ref", "--short", "HEAD")
+	dir := s.repoDir(orgRepo)
+	if raw, err := os.ReadFile(filepath.Join(dir, "HEAD")); err == nil {
+		if branch, ok := strings.CutPrefix(strings.TrimSpace(string(raw)), "ref: refs/heads/"); ok && branch != ".invalid" {
+			return branch
+		}
+	}
+	ref, err := git(ctx, dir, "symbolic-ref", "--short", "HEAD")
 	if err != nil || ref == "" {
 		return "main"
 	}
