@@ -9,21 +9,17 @@ import (
 )
 
 func (s *Server) listComments(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	p, aerr := s.pull(r)
-	var comments []*gh.IssueComment
-	if aerr == nil {
-		comments = []*gh.IssueComment{}
+	s.read(w, func() (any, *apiError) {
+		p, aerr := s.pull(r)
+		if aerr != nil {
+			return nil, aerr
+		}
+		comments := []*gh.IssueComment{}
 		for _, c := range p.Comments {
 			comments = append(comments, s.commentJSON(orgRepo(r), p.Number, c))
 		}
-	}
-	s.mu.Unlock()
-	if aerr != nil {
-		writeError(w, aerr.code, aerr.msg)
-		return
-	}
-	writeJSON(w, http.StatusOK, page(w, r, s.o.URL, comments))
+		return page(w, r, s.o.URL, comments), nil
+	})
 }
 
 type bodyInput struct {

@@ -44,7 +44,7 @@ func (s *Server) createStatus(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// statusesOf resolves ref and returns its statuses, newest first; the caller holds mu.
+// statusesOf resolves ref and returns its statuses, oldest first; the caller holds mu.
 func (s *Server) statusesOf(r *http.Request) (string, []Status, *apiError) {
 	full := orgRepo(r)
 	if !s.repoExists(full) {
@@ -56,45 +56,43 @@ func (s *Server) statusesOf(r *http.Request) (string, []Status, *apiError) {
 	}
 	var out []Status
 	if rs := s.st.Repos[full]; rs != nil {
-		for i := len(rs.Statuses) - 1; i >= 0; i-- {
-			if rs.Statuses[i].SHA == sha {
-				out = append(out, rs.Statuses[i])
+		for _, st := range rs.Statuses {
+			if st.SHA == sha {
+				out = append(out, st)
 			}
 		}
 	}
 	return sha, out, nil
 }
 
+// listStatuses lists ref's statuses, newest first, as GitHub does.
 func (s *Server) listStatuses(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	_, all, aerr := s.statusesOf(r)
-	s.mu.Unlock()
-	if aerr != nil {
-		writeError(w, aerr.code, aerr.msg)
-		return
-	}
-	out := []*gh.RepoStatus{}
-	for _, st := range all {
-		out = append(out, s.statusJSON(st))
-	}
-	writeJSON(w, http.StatusOK, page(w, r, s.o.URL, out))
+	s.read(w, func() (any, *apiError) {
+		_, all, aerr := s.statusesOf(r)
+		if aerr != nil {
+			return nil, aerr
+		}
+		out := []*gh.RepoStatus{}
+		for _, st := range slices.Backward(all) {
+			out = append(out, s.statusJSON(st))
+		}
+		return page(w, r, s.o.URL, out), nil
+	})
 }
 
 // combinedStatus is GitHub's combined status: the newest status of each context and their sum.
 func (s *Server) combinedStatus(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	sha, all, aerr := s.statusesOf(r)
-	s.mu.Unlock()
-	if aerr != nil {
-		writeError(w, aerr.code, aerr.msg)
-		return
-	}
-	slices.Reverse(all) // oldest first, as latestPerContext reads them
-	latest := latestPerContext(all, sha)
-	out := &gh.CombinedStatus{State: gh.Ptr(combine(latest)), SHA: gh.Ptr(sha), TotalCount: gh.Ptr(len(latest)),
-		Statuses: []*gh.RepoStatus{}, RepositoryURL: gh.Ptr(s.o.URL + APIPath + "repos/" + orgRepo(r))}
-	for _, st := range latest {
-		out.Statuses = append(out.Statuses, s.statusJSON(st))
-	}
-	writeJSON(w, http.StatusOK, out)
+	s.read(w, func() (any, *apiError) {
+		sha, all, aerr := s.statusesOf(r)
+		if aerr != nil {
+			return nil, aerr
+		}
+		latest := latestPerContext(all, sha)
+		out := &gh.CombinedStatus{State: gh.Ptr(combine(latest)), SHA: gh.Ptr(sha), TotalCount: gh.Ptr(len(latest)),
+			Statuses: []*gh.RepoStatus{}, RepositoryURL: gh.Ptr(s.o.URL + APIPath + "repos/" + orgRepo(r))}
+		for _, st := range latest {
+			out.Statuses = append(out.Statuses, s.statusJSON(st))
+		}
+		return out, nil
+	})
 }
