@@ -34,7 +34,6 @@ func newNodeCommand(stdout, stderr io.Writer) *cobra.Command {
 	var cfgFlags configFlags
 	var mo manager.Options
 	var dataDir string
-	var hostFS bool
 	cmd := &cobra.Command{
 		Use:   "node --config-path FILE --kubeconfig FILE [--data-dir DIR] [--host-filesystem]",
 		Short: "Run the local node against a cluster: its Pods run as processes on this machine",
@@ -49,12 +48,9 @@ func newNodeCommand(stdout, stderr io.Writer) *cobra.Command {
 			if os.Geteuid() != 0 {
 				return errors.New("the local node runs each container in a mount namespace of its own, which needs root: run prowl node as root")
 			}
-			if dataDir == "" {
-				home, err := os.UserHomeDir()
-				if err != nil {
-					return err
-				}
-				dataDir = filepath.Join(home, ".local", "share", "prowl")
+			var err error
+			if dataDir, err = dataDirOrDefault(dataDir); err != nil {
+				return err
 			}
 			agent, err := loadAgent(&cfgFlags, stderr)
 			if err != nil {
@@ -67,11 +63,7 @@ func newNodeCommand(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var nodeOpts local.NodeOptions
-			if cmd.Flags().Changed("host-filesystem") {
-				nodeOpts.HostFilesystem = &hostFS
-			}
-			if err := local.AddNode(mgr, c, dataDir, nodeOpts, stdout); err != nil {
+			if err := local.AddNode(mgr, c, dataDir, local.NodeOptions{HostFilesystem: hostFilesystem(cmd)}, stdout); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "local node %s runs the Pods of %s on this machine; its files are under %s\n", local.NodeName, c.PodNamespace, filepath.Join(dataDir, "node"))
@@ -83,6 +75,22 @@ func newNodeCommand(stdout, stderr io.Writer) *cobra.Command {
 	addQPSFlags(cmd, &mo)
 	fl := cmd.Flags()
 	fl.StringVar(&dataDir, "data-dir", "", "where the node keeps each Pod's volumes and logs, and pulled images, under node/ (default ~/.local/share/prowl, as prowl up's)")
-	fl.BoolVar(&hostFS, "host-filesystem", false, "run containers on this machine's filesystem, not in their images (default: only when the config's utility_images are prowl.local/..., as the examples' are)")
+	addHostFilesystemFlag(cmd, "run containers")
 	return cmd
+}
+
+// addHostFilesystemFlag adds --host-filesystem ("<what> on this machine's filesystem") to prowl up,
+// node or run.
+func addHostFilesystemFlag(cmd *cobra.Command, what string) {
+	cmd.Flags().Bool("host-filesystem", false, what+" on this machine's filesystem, not in their images (default: only when the config's utility_images are prowl.local/..., as the examples' are)")
+}
+
+// hostFilesystem is --host-filesystem's value, nil when it was not given, so that
+// local.NodeOptions chooses from the config.
+func hostFilesystem(cmd *cobra.Command) *bool {
+	if !cmd.Flags().Changed("host-filesystem") {
+		return nil
+	}
+	v, _ := cmd.Flags().GetBool("host-filesystem")
+	return &v
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 
 	gh "github.com/google/go-github/v82/github"
@@ -34,18 +32,6 @@ func (f *forgeFlags) connect(ctx context.Context) (*forge.Client, error) {
 		return nil, err
 	}
 	return forge.Connect(ctx, dir, f.as)
-}
-
-// dataDirOrDefault is dir, or `prowl up`'s default data dir.
-func dataDirOrDefault(dir string) (string, error) {
-	if dir != "" {
-		return dir, nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(home, ".local", "share", "prowl"), nil
 }
 
 // pullArg reads N and finds the pull request's repository.

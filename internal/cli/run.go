@@ -21,7 +21,6 @@ refs/pull/N/head); --base-ref defaults to main, and the base and pull SHAs are r
 
 func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
 	var cfgFlags configFlags
-	var hostFS bool
 	o := local.RunOptions{Stdout: stdout, Stderr: stderr}
 	cmd := &cobra.Command{
 		Use:   "run --job NAME [--config-path FILE --job-config-path DIR] [--pull N --base-sha SHA --repo-path DIR] [--output DIR]",
@@ -35,9 +34,7 @@ func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
 				return usageError{errors.New("--job is required")}
 			}
 			o.Config = cfgFlags.options(false)
-			if cmd.Flags().Changed("host-filesystem") {
-				o.Node.HostFilesystem = &hostFS
-			}
+			o.Node.HostFilesystem = hostFilesystem(cmd)
 			err := o.Run(cmd.Context())
 			var re *local.ResultError
 			if errors.As(err, &re) {
@@ -54,7 +51,7 @@ func newRunCommand(stdout, stderr io.Writer) *cobra.Command {
 	f.StringVar(&o.BaseSHA, "base-sha", "", "the base commit (default: the base branch's head in --repo-path)")
 	f.StringVar(&o.RepoPath, "repo-path", "", "a local repository to clone instead of the job's remote")
 	f.StringVar(&o.Output, "output", "_artifacts", "where artifacts go, in Prow's layout")
-	f.BoolVar(&hostFS, "host-filesystem", false, "run containers on this machine's filesystem, not in their images (default: only when the config's utility_images are prowl.local/..., as the examples' are)")
+	addHostFilesystemFlag(cmd, "run containers")
 	f.StringVar(&o.ImagePull, "image-pull", "", "pull images: never (offline: the cache only), missing, or always (default: each container's imagePullPolicy)")
 	return cmd
 }

@@ -43,7 +43,6 @@ func newUpCommand(stdout, stderr io.Writer) *cobra.Command {
 	var gh githubFlags
 	var hf hookFlags
 	var deckOpts local.DeckOptions
-	var hostFS bool
 	o := local.UpOptions{Stdout: stdout, Stderr: stderr}
 	cmd := &cobra.Command{
 		Use:   "up [--config-path FILE --job-config-path DIR] [--kubeconfig FILE] [--data-dir DIR]",
@@ -53,17 +52,12 @@ func newUpCommand(stdout, stderr io.Writer) *cobra.Command {
   prowl up --config-path config.yaml --job-config-path jobs/ --kubeconfig ~/.kube/config`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.DataDir == "" {
-				home, err := os.UserHomeDir()
-				if err != nil {
-					return err
-				}
-				o.DataDir = filepath.Join(home, ".local", "share", "prowl")
+			var err error
+			if o.DataDir, err = dataDirOrDefault(o.DataDir); err != nil {
+				return err
 			}
 			o.Config = cfgFlags.options(false)
-			if cmd.Flags().Changed("host-filesystem") {
-				o.Node.HostFilesystem = &hostFS
-			}
+			o.Node.HostFilesystem = hostFilesystem(cmd)
 			// Deck first: every status.url, and the link Crier sends to GitHub, opens its run page.
 			deckOpts.Local = !gh.hasCredentials()
 			if err := deckOpts.Listen(); err != nil {
@@ -110,9 +104,22 @@ func newUpCommand(stdout, stderr io.Writer) *cobra.Command {
 	fl.StringVar(&hf.addr, "hook-addr", ":8888", "where Hook serves webhooks (with GitHub credentials and --hmac-secret-file; with the local GitHub, a free loopback port unless set)")
 	fl.StringVar(&deckOpts.Addr, "deck-addr", local.DefaultDeckAddr, "where Deck serves the job list and each run's page (status.url points here)")
 	fl.StringVar(&o.GitAddr, "git-addr", "127.0.0.1:8889", "where the repositories (and, without GitHub credentials, the local GitHub's API) are served over HTTP")
-	fl.BoolVar(&hostFS, "host-filesystem", false, "run the local node's containers on this machine's filesystem, not in their images (default: only when the config's utility_images are prowl.local/..., as the examples' are)")
+	addHostFilesystemFlag(cmd, "run the local node's containers")
 	fl.StringSliceVar(&o.Periodics, "periodics", nil, fmt.Sprintf("the periodics Horologium starts: all, none, or names (default: all of a config with up to %d, else none)", local.MaxPeriodicsByDefault))
 	fl.StringSliceVar(&o.BuildClusters, "build-clusters", nil, "the build cluster aliases whose jobs the local node runs: all, default, or names (default: all)")
 	fl.StringVar(&o.DataDir, "data-dir", "", "where the local control plane keeps its data and kubeconfig (default ~/.local/share/prowl)")
 	return cmd
+}
+
+// dataDirOrDefault is dir, or `prowl up`'s default data dir, which `prowl node` and `prowl pr`
+// share.
+func dataDirOrDefault(dir string) (string, error) {
+	if dir != "" {
+		return dir, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(home, ".local", "share", "prowl"), nil
 }
