@@ -118,19 +118,18 @@ func (o *UpOptions) prepareConfig(ctx context.Context) error {
 	if embedded || usesPlaceholder(o.Config, GitURLPlaceholder) {
 		root := filepath.Join(o.DataDir, "git")
 		var err error
+		var how string
 		if o.LocalGitHub != nil {
 			gitURL, err = o.LocalGitHub.URL(), o.LocalGitHub.prepareExampleRepo(ctx)
+			how = "clone it and push: a push to main starts post-hello-test, `prowl pr open` the presubmits"
 		} else {
 			gitURL, err = serveExampleRepo(ctx, root, o.GitAddr)
+			how = "clone it; push to " + filepath.Join(root, examples.RepoPath)
 		}
 		if err != nil {
 			return err
 		}
-		if o.LocalGitHub != nil {
-			fmt.Fprintf(o.Stdout, "example repository: %s/%s (clone it and push: a push to main starts post-hello-test, `prowl pr open` the presubmits)\n", gitURL, examples.RepoPath)
-		} else {
-			fmt.Fprintf(o.Stdout, "example repository: %s/%s (clone it; push to %s)\n", gitURL, examples.RepoPath, filepath.Join(root, examples.RepoPath))
-		}
+		fmt.Fprintf(o.Stdout, "example repository: %s/%s (%s)\n", gitURL, examples.RepoPath, how)
 	}
 	if embedded {
 		dir := filepath.Join(o.DataDir, "examples")
