@@ -30,10 +30,7 @@ func git(ctx context.Context, dir string, args ...string) (string, error) {
 
 // branchSHA is the commit a branch points at, or "" when there is no such branch.
 func branchSHA(ctx context.Context, dir, branch string) string {
-	sha, err := git(ctx, dir, "rev-parse", "--verify", "--quiet", "refs/heads/"+branch+"^{commit}")
-	if err != nil {
-		return ""
-	}
+	sha, _ := resolve(ctx, dir, "refs/heads/"+branch) // "" on error
 	return sha
 }
 
