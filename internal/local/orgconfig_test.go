@@ -3,22 +3,32 @@ package local
 import (
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/prowl-ci/prowl/internal/config"
 	"github.com/prowl-ci/prowl/internal/testutil"
 )
 
-// testInfraConfig is test-infra's whole config: hundreds of periodics on many build clusters.
+// testInfraConfig is test-infra's whole config: hundreds of periodics on many build clusters. It
+// is loaded once for the tests that read it (seconds of work); they must not change it.
 func testInfraConfig(t *testing.T) *config.Config {
 	t.Helper()
-	root := testutil.SharedTestdata(t, "prow-config", "test-infra", "config")
-	c, _, err := config.Load(config.Options{ConfigPath: filepath.Join(root, "prow", "config.yaml"), JobConfigPath: filepath.Join(root, "jobs")})
+	testutil.SharedTestdata(t, testInfraDir...) // skips where it is absent
+	c, err := loadTestInfra()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
 }
+
+var testInfraDir = []string{"prow-config", "test-infra", "config"}
+
+var loadTestInfra = sync.OnceValues(func() (*config.Config, error) {
+	root := filepath.Join(append([]string{testutil.SharedTestdataPath()}, testInfraDir...)...)
+	c, _, err := config.Load(config.Options{ConfigPath: filepath.Join(root, "prow", "config.yaml"), JobConfigPath: filepath.Join(root, "jobs")})
+	return c, err
+})
 
 // TestOrgConfigStartsNothingByDefault: prowl up with test-infra's config starts no periodic unless
 // asked, says so, and starts exactly the ones named; an unknown name is an error naming it.
