@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -91,43 +91,22 @@ func (g etcdGateway) probe(ctx context.Context, c client.Client, pj *prowv1.Prow
 	return nil
 }
 
-// fill writes the ProwJobs, status included, into etcd as the API server stores them, from a few
-// goroutines, in transactions of up to etcdBatchOps puts.
+// fill writes the ProwJobs, status included, into etcd as the API server stores them, in
+// transactions of up to etcdBatchOps puts, four at a time; the first failure stops the rest.
 func (g etcdGateway) fill(ctx context.Context, pjs []*prowv1.ProwJob, created time.Time) error {
-	batches := make(chan []etcdPut)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var first error
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for b := range batches {
-				mu.Lock()
-				failed := first != nil
-				mu.Unlock()
-				if failed {
-					continue // drain, so that batch never blocks
-				}
-				if err := g.call(ctx, "/v3/kv/txn", map[string]any{"success": b}, nil); err != nil {
-					mu.Lock()
-					first = err
-					mu.Unlock()
-				}
-			}
-		}()
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.SetLimit(4)
+	err := g.batch(ctx, pjs, created, func(b []etcdPut) {
+		eg.Go(func() error { return g.call(ctx, "/v3/kv/txn", map[string]any{"success": b}, nil) })
+	})
+	if werr := eg.Wait(); werr != nil {
+		return werr
 	}
-	err := g.batch(pjs, created, batches)
-	close(batches)
-	wg.Wait()
-	if err != nil {
-		return err
-	}
-	return first
+	return err
 }
 
-// batch encodes the ProwJobs into puts and sends them in batches.
-func (g etcdGateway) batch(pjs []*prowv1.ProwJob, created time.Time, out chan<- []etcdPut) error {
+// batch encodes the ProwJobs into puts and sends them in batches, until ctx ends.
+func (g etcdGateway) batch(ctx context.Context, pjs []*prowv1.ProwJob, created time.Time, send func([]etcdPut)) error {
 	var b []etcdPut
 	size := 0
 	for _, pj := range pjs {
@@ -140,7 +119,10 @@ func (g etcdGateway) batch(pjs []*prowv1.ProwJob, created time.Time, out chan<- 
 			return fmt.Errorf("encode %s: %w", obj.Name, err)
 		}
 		if len(b) == etcdBatchOps || size+len(raw) > etcdBatchBytes {
-			out <- b
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			send(b)
 			b, size = nil, 0
 		}
 		var p etcdPut
@@ -150,7 +132,7 @@ func (g etcdGateway) batch(pjs []*prowv1.ProwJob, created time.Time, out chan<- 
 		size += len(raw)
 	}
 	if len(b) > 0 {
-		out <- b
+		send(b)
 	}
 	return nil
 }

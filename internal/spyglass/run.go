@@ -107,7 +107,9 @@ func (h *Handler) loadRun(ctx context.Context, loc location, pj *prowv1.ProwJob)
 // findProwJob finds the ProwJob of a job's run, matching its spec.job and status.buildID as
 // Prow's JobAgent does. The build ID label is the Pod's (Plank never puts it on the ProwJob), so
 // the cache is narrowed by the job label that every ProwJob Prowl makes carries, and searched
-// whole only when that finds nothing (a ProwJob created without labels).
+// whole only when that finds nothing (a ProwJob created without labels, or a run whose ProwJob
+// Sinker collected: every old run's page). The lists read the cache's objects without copying
+// them (50,000 deep copies per page otherwise); only the match is copied.
 func (h *Handler) findProwJob(ctx context.Context, job, build string) (*prowv1.ProwJob, error) {
 	if h.o.ProwJobs == nil {
 		return nil, errors.New("no ProwJob cache")
@@ -115,12 +117,12 @@ func (h *Handler) findProwJob(ctx context.Context, job, build string) (*prowv1.P
 	ns := client.InNamespace(h.o.Config().ProwJobNamespace)
 	for _, opts := range [][]client.ListOption{{ns, client.MatchingLabels{prowv1.JobLabel: decorate.JobLabelValue(job)}}, {ns}} {
 		var list prowv1.ProwJobList
-		if err := h.o.ProwJobs.List(ctx, &list, opts...); err != nil {
+		if err := h.o.ProwJobs.List(ctx, &list, append(opts, client.UnsafeDisableDeepCopy)...); err != nil {
 			return nil, fmt.Errorf("list ProwJobs of job %s: %w", job, err)
 		}
 		for i := range list.Items {
 			if list.Items[i].Spec.Job == job && list.Items[i].Status.BuildID == build {
-				return &list.Items[i], nil
+				return list.Items[i].DeepCopy(), nil
 			}
 		}
 	}

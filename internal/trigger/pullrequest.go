@@ -50,16 +50,15 @@ func (t *Trigger) pullRequest(ctx context.Context, delivery string, e *gh.PullRe
 	}
 	p := pullFrom(e.PullRequest, org, repo)
 	defer t.pulls.lock(org, repo, p.number)()
-	switch e.GetAction() {
-	case "opened", "reopened", "ready_for_review", "synchronize", "labeled":
-		if stale, err := t.stale(ctx, p); stale || err != nil {
-			return err
-		}
-	}
+	// Each action that starts or aborts runs asks GitHub first whether the event is stale, after
+	// the checks that need no call: a draft, or a label other than ok-to-test, costs no GET.
 	switch e.GetAction() {
 	case "opened", "reopened", "ready_for_review":
 		if p.draft {
 			return nil // drafts start nothing until they are ready for review
+		}
+		if stale, err := t.stale(ctx, p); stale || err != nil {
+			return err
 		}
 		trusted, err := t.trustedPull(ctx, p)
 		if err != nil {
@@ -70,6 +69,9 @@ func (t *Trigger) pullRequest(ctx context.Context, delivery string, e *gh.PullRe
 		}
 		return t.runAutomatic(ctx, delivery, p, false)
 	case "synchronize":
+		if stale, err := t.stale(ctx, p); stale || err != nil {
+			return err
+		}
 		if err := t.abort(ctx, p, "Aborted: the pull request was updated.", func(pj *prowv1.ProwJob) bool {
 			return pullSHA(pj) != p.headSHA
 		}); err != nil {
@@ -86,6 +88,9 @@ func (t *Trigger) pullRequest(ctx context.Context, delivery string, e *gh.PullRe
 	case "labeled":
 		if e.GetLabel().GetName() != OkToTestLabel || p.draft {
 			return nil
+		}
+		if stale, err := t.stale(ctx, p); stale || err != nil {
+			return err
 		}
 		trusted, err := t.trustedUser(ctx, org, repo, e.GetSender().GetLogin())
 		if err != nil || !trusted {

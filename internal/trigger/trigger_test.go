@@ -133,6 +133,14 @@ func TestPullRequestPaths(t *testing.T) {
 		if got := h.jobs(); len(got) != 0 {
 			t.Fatalf("a draft started %v", got)
 		}
+		// Neither a draft nor a label other than ok-to-test can start anything: no GET of the
+		// pull request to learn whether the event is stale.
+		if err := h.send("pull_request", payload(t, "octokit/pull_request/labeled_1.json", map[string]any{"label.name": "lgtm"})); err != nil {
+			t.Fatal(err)
+		}
+		if n := countCalls(h, "/repos/Codertocat/Hello-World/pulls/2"); n != 0 {
+			t.Errorf("a draft and an lgtm label asked GitHub for the pull request %d times, want 0", n)
+		}
 		if err := h.send("pull_request", payload(t, "octokit/pull_request/ready_for_review_1.json", nil)); err != nil {
 			t.Fatal(err)
 		}
