@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,6 +42,12 @@ func (s spool) keep(ev event) error {
 		return err
 	}
 	f, err := os.CreateTemp(s.dir, ".incoming-*")
+	if errors.Is(err, fs.ErrNotExist) {
+		// A delivery accepted before Run made the directory (the listener starts first).
+		if err = os.MkdirAll(s.dir, 0o700); err == nil {
+			f, err = os.CreateTemp(s.dir, ".incoming-*")
+		}
+	}
 	if err != nil {
 		return err
 	}

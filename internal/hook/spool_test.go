@@ -62,3 +62,23 @@ func TestSpoolOutlivesAKilledHook(t *testing.T) {
 		t.Errorf("a redelivery after it was handled: %d %s, handled %v", code, msg, rec.list())
 	}
 }
+
+// TestSpoolMadeOnFirstDelivery: a delivery that arrives before Run has made the spool directory
+// (Hook listens first) is accepted and handled, not refused with a spool error.
+func TestSpoolMadeOnFirstDelivery(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "not", "yet")
+	s, _ := secretsFile(t, "spool-secret")
+	rec := &recorded{}
+	srv := &Server{Secrets: s, Handle: rec.handle, Workers: 1, Spool: dir}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	body := []byte(`{"action":"opened","repository":{"full_name":"org/repo"}}`)
+	if code, msg := post(t, hs.URL, "pull_request", "first", "application/json", Signature([]byte("spool-secret"), body), body); code != 200 {
+		t.Fatalf("the first delivery, before the spool directory exists: %d %s", code, msg)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go func() { _ = srv.Run(ctx) }()
+	waitFor(t, rec, 1)
+}
