@@ -183,7 +183,6 @@ func (c *Completer) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resul
 	written, err := c.complete(ctx, pj, gcs, pod)
 	var down *bucketError
 	if errors.As(err, &down) {
-		c.bucketDown(log, down)
 		c.Recorder.Warning(pj, events.ReasonArtifactsFailed, "WriteArtifacts", "Cannot write the artifact directory: %v. Retried every %v.", down, c.BucketRetry)
 		return ctrl.Result{RequeueAfter: c.BucketRetry}, nil
 	}
@@ -265,35 +264,39 @@ func (c *Completer) pod(ctx context.Context, pj *prowv1.ProwJob) (*corev1.Pod, e
 	return pod, nil
 }
 
-// bucket opens a bucket once and keeps it.
+// bucket opens a bucket once and keeps it. It opens it without the lock, so that a bucket slow
+// to open (its credentials looked up over the network, say) holds up no job of another bucket.
+// A bucket that cannot be opened is logged once, and again only when the reason changes: every
+// job that writes there meets the same error at every retry.
 func (c *Completer) bucket(ctx context.Context, name string) (*blob.Bucket, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if b, ok := c.buckets[name]; ok {
+	b, ok := c.buckets[name]
+	c.mu.Unlock()
+	if ok {
 		return b, nil
 	}
 	b, err := storage.Open(ctx, name, c.Storage)
+	log := logr.FromContextOrDiscard(ctx)
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if err != nil {
-		return nil, &bucketError{name: name, err: err}
+		down := &bucketError{name: name, err: err}
+		if c.down[name] != down.Error() {
+			c.down[name] = down.Error()
+			log.Error(down, "cannot write artifact directories to this bucket; the jobs that use it wait and are retried", "bucket", name, "every", c.BucketRetry.String())
+		}
+		return nil, down
+	}
+	if kept, ok := c.buckets[name]; ok { // another worker opened it meanwhile
+		_ = b.Close()
+		return kept, nil
 	}
 	if _, was := c.down[name]; was {
-		logr.FromContextOrDiscard(ctx).Info("bucket opened; the jobs that waited for it are completed now", "bucket", name)
+		log.Info("bucket opened; the jobs that waited for it are completed now", "bucket", name)
 		delete(c.down, name)
 	}
 	c.buckets[name] = b
 	return b, nil
-}
-
-// bucketDown logs that a bucket cannot be opened once, and again only when the reason changes:
-// every job that writes there meets the same error at every retry.
-func (c *Completer) bucketDown(log logr.Logger, e *bucketError) {
-	c.mu.Lock()
-	said := c.down[e.name] == e.Error()
-	c.down[e.name] = e.Error()
-	c.mu.Unlock()
-	if !said {
-		log.Error(e, "cannot write artifact directories to this bucket; the jobs that use it wait and are retried", "bucket", e.name, "every", c.BucketRetry.String())
-	}
 }
 
 // complete writes the files the job's directory lacks and returns their names.

@@ -54,31 +54,32 @@ func earlier(a, b *prowv1.ProwJob) bool {
 	return a.Name < b.Name
 }
 
-// ahead counts the jobs that hold a slot before pj, each once: of others (the cache's jobs of a
-// limit) the pending ones and the triggered ones created earlier, and the jobs of the limit
-// being started, which the cache may not show pending yet.
+// ahead counts the jobs that hold a slot before pj, each once: the jobs of the limit being
+// started, which the cache may not show pending yet, and of others (the cache's jobs of a limit,
+// which may be thousands) the pending ones and the triggered ones created earlier.
 func ahead(pj *prowv1.ProwJob, others []prowv1.ProwJob, starting []*prowv1.ProwJob) int {
-	holding := map[string]bool{}
+	claimed := make(map[string]bool, len(starting))
+	for _, o := range starting {
+		if o.Name != pj.Name {
+			claimed[o.Name] = true
+		}
+	}
+	n := len(claimed)
 	for i := range others {
 		o := &others[i]
-		if o.Name == pj.Name || o.Complete() {
+		if o.Name == pj.Name || o.Complete() || claimed[o.Name] {
 			continue
 		}
 		switch state(o) {
 		case prowv1.PendingState:
-			holding[o.Name] = true
+			n++
 		case prowv1.TriggeredState:
 			if earlier(o, pj) {
-				holding[o.Name] = true
+				n++
 			}
 		}
 	}
-	for _, o := range starting {
-		if o.Name != pj.Name {
-			holding[o.Name] = true
-		}
-	}
-	return len(holding)
+	return n
 }
 
 // startingOf are the jobs being started that count against the same limit as pj: of its

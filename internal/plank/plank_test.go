@@ -504,6 +504,11 @@ func TestEarlier(t *testing.T) {
 	if n := ahead(&bSame, others, nil); n != 1 {
 		t.Errorf("%d jobs ahead of b (p pending), want 1", n)
 	}
+	// Jobs being started count once, whatever the cache shows of them; b's own claim not at all.
+	started := at("s", 300)
+	if n := ahead(&bSame, others, []*prowv1.ProwJob{&pending, &zLate, &started, &bSame}); n != 3 {
+		t.Errorf("%d jobs ahead of b (p, z and s being started), want 3", n)
+	}
 }
 
 // TestAbortedBeforePendingAdoptsItsPod: a job aborted before its pending state was stored (its Pod

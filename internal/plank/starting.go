@@ -77,7 +77,7 @@ func (s *starting) release(pj *prowv1.ProwJob) {
 func (s *starting) prune(ctx context.Context, c client.Reader) {
 	for key := range s.jobs {
 		cached := &prowv1.ProwJob{}
-		err := c.Get(ctx, key, cached)
+		err := c.Get(ctx, key, cached, client.UnsafeDisableDeepCopy) // its state alone is read
 		if apierrors.IsNotFound(err) || (err == nil && state(cached) != prowv1.TriggeredState) {
 			delete(s.jobs, key)
 		}

@@ -120,8 +120,8 @@ func (r *Reconciler) abortSupersededStep(ctx context.Context, t *triggered) (boo
 // minute's requeue covers missed events. A job whose Pod exists already (made before a restart
 // or a lost status write) takes its slot without waiting: the Pod runs.
 func (r *Reconciler) waitForCapacity(ctx context.Context, t *triggered) (bool, outcome, error) {
-	pod := &corev1.Pod{}
-	if err := t.cluster.Get(ctx, client.ObjectKey{Namespace: t.pj.Spec.Namespace, Name: t.pj.Name}, pod); err == nil && pod.DeletionTimestamp == nil {
+	pod := &corev1.Pod{} // only read, so not deep-copied: this runs on every wait
+	if err := t.cluster.Get(ctx, client.ObjectKey{Namespace: t.pj.Spec.Namespace, Name: t.pj.Name}, pod, client.UnsafeDisableDeepCopy); err == nil && pod.DeletionTimestamp == nil {
 		r.starting.hold(t.pj)
 		t.claimed = true
 		return false, outcome{}, nil

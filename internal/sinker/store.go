@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 
-	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -15,10 +14,12 @@ import (
 // its informer's events. A pass reads them in place. Written by hand because controller-runtime's
 // cached List copies every object into the list's slice: at 50,000 ProwJobs and 20,000 Pods
 // that is a 58 MB allocation per pass, and the collector's work to scan it, which was most of a
-// pass's CPU. The objects belong to the cache: read only.
+// pass's CPU. The objects belong to the cache: read only. They are kept by namespace, so that
+// a pass walks only the namespace it reads (a cache may cover prowjob_namespace and
+// pod_namespace both).
 type store[T client.Object] struct {
 	mu   sync.Mutex
-	objs map[types.NamespacedName]T
+	objs map[string]map[string]T // by namespace, then name
 	reg  toolscache.ResourceEventHandlerRegistration
 }
 
@@ -33,7 +34,7 @@ func (s *store[T]) attach(ctx context.Context, c cache.Informers, obj T) error {
 	if err != nil {
 		return fmt.Errorf("informer for %T: %w", obj, err)
 	}
-	s.objs = map[types.NamespacedName]T{}
+	s.objs = map[string]map[string]T{}
 	reg, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    s.put,
 		UpdateFunc: func(_, obj any) { s.put(obj) },
@@ -59,8 +60,13 @@ func (s *store[T]) synced(ctx context.Context) bool {
 func (s *store[T]) put(obj any) {
 	if o, ok := obj.(T); ok {
 		s.mu.Lock()
-		s.objs[types.NamespacedName{Namespace: o.GetNamespace(), Name: o.GetName()}] = o
-		s.mu.Unlock()
+		defer s.mu.Unlock()
+		ns := s.objs[o.GetNamespace()]
+		if ns == nil {
+			ns = map[string]T{}
+			s.objs[o.GetNamespace()] = ns
+		}
+		ns[o.GetName()] = o
 	}
 }
 
@@ -70,8 +76,8 @@ func (s *store[T]) drop(obj any) {
 	}
 	if o, ok := obj.(T); ok {
 		s.mu.Lock()
-		delete(s.objs, types.NamespacedName{Namespace: o.GetNamespace(), Name: o.GetName()})
-		s.mu.Unlock()
+		defer s.mu.Unlock()
+		delete(s.objs[o.GetNamespace()], o.GetName())
 	}
 }
 
@@ -79,11 +85,8 @@ func (s *store[T]) drop(obj any) {
 func (s *store[T]) list(namespace, key, value string) []T {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]T, 0, len(s.objs))
-	for k, o := range s.objs {
-		if k.Namespace != namespace {
-			continue
-		}
+	out := make([]T, 0, len(s.objs[namespace]))
+	for _, o := range s.objs[namespace] {
 		if key != "" && o.GetLabels()[key] != value {
 			continue
 		}
