@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -278,9 +277,8 @@ func (r *Reporter) summarize(ctx context.Context, pj *prowv1.ProwJob) error {
 // taken as the run has it.
 func (r *Reporter) staleHead(ctx context.Context, org, repo string, pull prowv1.Pull) (bool, error) {
 	pr, err := r.GitHub.PullRequest(ctx, org, repo, pull.Number)
-	var resp *gh.ErrorResponse
 	switch {
-	case errors.As(err, &resp) && resp.Response != nil && resp.Response.StatusCode == http.StatusNotFound:
+	case github.IsNotFound(err):
 		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("get %s/%s#%d: %w", org, repo, pull.Number, err)

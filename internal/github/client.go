@@ -229,3 +229,10 @@ func (c *Client) CreateStatus(ctx context.Context, org, repo, sha string, s Stat
 	_, _, err := c.gh.Repositories.CreateStatus(ctx, org, repo, sha, st)
 	return err
 }
+
+// IsNotFound says whether err is GitHub answering 404 (the object does not exist, or this token
+// may not see it).
+func IsNotFound(err error) bool {
+	var resp *gh.ErrorResponse
+	return errors.As(err, &resp) && resp.Response != nil && resp.Response.StatusCode == http.StatusNotFound
+}

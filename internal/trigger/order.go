@@ -2,14 +2,13 @@ package trigger
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/fnv"
-	"net/http"
 	"sync"
 
-	gh "github.com/google/go-github/v82/github"
 	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/prowl-ci/prowl/internal/github"
 )
 
 // pullLocks serialise what trigger does for one pull request (by a hash of org/repo#number):
@@ -35,9 +34,8 @@ func (l *pullLocks) lock(org, repo string, number int) func() {
 // event has it.
 func (t *Trigger) stale(ctx context.Context, p pull) (bool, error) {
 	pr, err := t.GitHub.PullRequest(ctx, p.org, p.repo, p.number)
-	var notFound *gh.ErrorResponse
 	switch {
-	case errors.As(err, &notFound) && notFound.Response != nil && notFound.Response.StatusCode == http.StatusNotFound:
+	case github.IsNotFound(err):
 		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("get %s/%s#%d: %w", p.org, p.repo, p.number, err)
