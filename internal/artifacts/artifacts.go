@@ -42,7 +42,7 @@ import (
 )
 
 // CompletedAnnotation marks a ProwJob whose artifact directory is complete.
-const CompletedAnnotation = "prowl.dev/artifacts-completed"
+const CompletedAnnotation = prowv1.ArtifactsCompletedAnnotation
 
 // The files this package writes, by Prow's names.
 const (

@@ -14,7 +14,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
-	"github.com/prowl-ci/prowl/internal/artifacts"
 	"github.com/prowl-ci/prowl/internal/events"
 )
 
@@ -100,7 +99,7 @@ func release(ctx context.Context, c client.Client, d PodDeletion, reason string)
 	if !controllerutil.ContainsFinalizer(d.Pod, prowv1.PodInfoFinalizer) {
 		return nil
 	}
-	if reason != ReasonPodOrphaned && (d.ProwJob == nil || d.ProwJob.Annotations[artifacts.CompletedAnnotation] == "") {
+	if reason != ReasonPodOrphaned && (d.ProwJob == nil || d.ProwJob.Annotations[prowv1.ArtifactsCompletedAnnotation] == "") {
 		return nil
 	}
 	pod := d.Pod.DeepCopy() // d.Pod is the cache's

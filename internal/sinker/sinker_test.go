@@ -18,7 +18,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	prowv1 "github.com/prowl-ci/prowl/api/v1"
-	"github.com/prowl-ci/prowl/internal/artifacts"
 )
 
 const day = 24 * time.Hour
@@ -269,7 +268,7 @@ func TestFinalizerReleased(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	h.prowJob("written", "pull-unit", prowv1.PresubmitJob, 2*day, 25*time.Hour)
-	h.annotate("written", artifacts.CompletedAnnotation, "true")
+	h.annotate("written", prowv1.ArtifactsCompletedAnnotation, "true")
 	h.prowJob("unwritten", "pull-unit", prowv1.PresubmitJob, 2*day, 25*time.Hour)
 	for _, name := range []string{"written", "unwritten", "orphan"} {
 		id := name
